@@ -1,0 +1,1 @@
+//! Syntax types: validated identifiers and string formats.

@@ -1,0 +1,1 @@
+//! Tests for atproto-core's crypto module.

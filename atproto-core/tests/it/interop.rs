@@ -1,0 +1,43 @@
+//! Locates the shared ATProto interop vectors and reads them in place.
+//!
+//! The folder comes from `ATPROTO_INTEROP_TESTS`, defaulting to
+//! `../shared/interop-tests` beside the workspace root. A missing folder or
+//! file is a test failure, never a silent skip.
+
+use std::path::PathBuf;
+
+/// The interop-tests folder.
+pub fn dir() -> PathBuf {
+    let dir = match std::env::var_os("ATPROTO_INTEROP_TESTS") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop-tests"),
+    };
+    assert!(
+        dir.is_dir(),
+        "interop vectors not found at {} (set ATPROTO_INTEROP_TESTS)",
+        dir.display()
+    );
+    dir
+}
+
+/// The text of one vector file, e.g. `syntax/did_syntax_valid.txt`.
+pub fn read(rel: &str) -> String {
+    let path = dir().join(rel);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read interop vector {}: {e}", path.display()))
+}
+
+/// The cases of a `.txt` vector file: every line exactly as written (split on
+/// `\n` only, never trimmed), skipping empty lines and lines starting with `#`.
+pub fn lines(rel: &str) -> Vec<String> {
+    read(rel)
+        .split('\n')
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A `.json` vector file, parsed.
+pub fn json(rel: &str) -> serde_json::Value {
+    serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("bad JSON in {rel}: {e}"))
+}

@@ -1,0 +1,6 @@
+//! The atproto-core integration tests: one binary, one module per area.
+
+mod crypto;
+mod data_model;
+mod interop;
+mod syntax;
