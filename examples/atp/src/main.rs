@@ -1,1 +1,53 @@
-fn main() {}
+//! `atp`: a command-line tool for the AT Protocol, assembled only from the
+//! public `atproto-*` crates.
+//!
+//! Scripts drive it, so every subcommand keeps a fixed output contract
+//! (documented on each subcommand and in the workspace README).
+
+mod cbor;
+mod input;
+mod key;
+mod syntax;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command-line tool for the AT Protocol.
+#[derive(Parser)]
+#[command(name = "atp", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check identifier and string-format syntax (DID, handle, NSID, TID, …).
+    Syntax(syntax::Args),
+    /// Convert between ATProto JSON and DAG-CBOR, and compute CIDs.
+    #[command(subcommand)]
+    Cbor(cbor::Command),
+    /// Generate signing keys and derive did:key identifiers.
+    #[command(subcommand)]
+    Key(key::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Syntax(args) => syntax::run(args),
+        Command::Cbor(cmd) => cbor::run(cmd),
+        Command::Key(cmd) => key::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a subcommand returns: its exit code, or a message for stderr (exit 1).
+type CmdResult = Result<ExitCode, String>;

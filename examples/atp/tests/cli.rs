@@ -1,0 +1,135 @@
+//! The `atp` output contract, checked by running the binary the way scripts do.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn vectors() -> PathBuf {
+    let dir = std::env::var_os("ATPROTO_INTEROP_TESTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop-tests"));
+    assert!(dir.is_dir(), "interop vectors not found at {}", dir.display());
+    dir
+}
+
+fn atp(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atp"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("atp starts");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("stdin written");
+    child.wait_with_output().expect("atp finishes")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+/// Every syntax vector file, fed through `--stdin`: one verdict per case line.
+#[test]
+fn syntax_stdin_matches_vectors() {
+    let kinds = [
+        ("atidentifier", "at-identifier"),
+        ("aturi", "at-uri"),
+        ("cid", "cid"),
+        ("datetime", "datetime"),
+        ("did", "did"),
+        ("handle", "handle"),
+        ("language", "language"),
+        ("nsid", "nsid"),
+        ("recordkey", "rkey"),
+        ("tid", "tid"),
+        ("uri", "uri"),
+    ];
+    let mut total = 0;
+    for (prefix, kind) in kinds {
+        for (suffix, want_valid) in [("syntax_valid", true), ("syntax_invalid", false), ("parse_invalid", false)] {
+            let path = vectors().join(format!("syntax/{prefix}_{suffix}.txt"));
+            if suffix == "parse_invalid" && !path.exists() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("vector file");
+            let cases: Vec<&str> = text.split('\n').filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+            let input: String = cases.iter().map(|c| format!("{c}\n")).collect();
+            let out = atp(&["syntax", kind, "--stdin"], input.as_bytes());
+            assert!(out.status.success(), "--stdin exits 0");
+            let verdicts: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+            assert_eq!(verdicts.len(), cases.len(), "{prefix}_{suffix}: one line per case");
+            for (case, verdict) in cases.iter().zip(&verdicts) {
+                if want_valid {
+                    assert_eq!(verdict, "valid", "{kind} {case:?}");
+                } else {
+                    assert!(verdict.starts_with("invalid: "), "{kind} {case:?} gave {verdict:?}");
+                }
+            }
+            total += cases.len();
+        }
+    }
+    println!("atp syntax --stdin: {total} cases");
+    assert!(total > 500, "expected the full syntax vector set, ran {total}");
+}
+
+#[test]
+fn syntax_single_value_exit_codes() {
+    let ok = atp(&["syntax", "did", "did:plc:z72i7hdynmk6r22z27h6tvur"], b"");
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(stdout(&ok), "valid\n");
+    let bad = atp(&["syntax", "handle", "-not-a-handle"], b"");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stdout(&bad).starts_with("invalid: "), "{}", stdout(&bad));
+}
+
+/// `from-json`, `to-json` and `cid` reproduce the data-model fixtures exactly.
+#[test]
+fn cbor_commands_match_fixtures() {
+    let text = std::fs::read_to_string(vectors().join("data-model/data-model-fixtures.json")).expect("fixtures");
+    let fixtures: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let fixtures = fixtures.as_array().expect("array");
+    for f in fixtures {
+        let json = serde_json::to_vec(&f["json"]).expect("JSON");
+        let cbor = atp(&["cbor", "from-json"], &json);
+        assert!(cbor.status.success());
+        let expected = STANDARD_NO_PAD.decode(f["cbor_base64"].as_str().expect("string")).expect("base64");
+        assert_eq!(cbor.stdout, expected, "from-json bytes");
+
+        let back = atp(&["cbor", "to-json"], &cbor.stdout);
+        assert!(back.status.success());
+        let back: serde_json::Value = serde_json::from_slice(&back.stdout).expect("to-json prints JSON");
+        assert_eq!(back, f["json"]);
+
+        let cid = atp(&["cbor", "cid"], &json);
+        assert_eq!(stdout(&cid).trim_end(), f["cid"].as_str().expect("string"));
+    }
+    assert_eq!(fixtures.len(), 3);
+
+    let bad = atp(&["cbor", "to-json"], &[0xa1, 0x01, 0x02]);
+    assert_eq!(bad.status.code(), Some(1), "non-string map key is rejected");
+}
+
+#[test]
+fn key_commands() {
+    let text = std::fs::read_to_string(vectors().join("crypto/w3c_didkey_K256.json")).expect("vectors");
+    let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    for case in cases.as_array().expect("array") {
+        let hex = case["privateKeyBytesHex"].as_str().expect("hex");
+        let out = atp(&["key", "did-key", "--curve", "k256", "--private-hex", hex], b"");
+        assert!(out.status.success());
+        assert_eq!(stdout(&out).trim_end(), case["publicDidKey"].as_str().expect("did"));
+    }
+    for (curve, prefix) in [("k256", "did:key:zQ3s"), ("p256", "did:key:zDnae")] {
+        let out = atp(&["key", "generate", "--curve", curve], b"");
+        assert!(out.status.success());
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].len(), 64);
+        assert!(lines[1].starts_with(prefix), "{}", lines[1]);
+        let again = atp(&["key", "did-key", "--curve", curve, "--private-hex", lines[0]], b"");
+        assert_eq!(stdout(&again).trim_end(), lines[1]);
+    }
+}

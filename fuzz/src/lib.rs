@@ -1,0 +1,38 @@
+//! Shared checks for the fuzz targets: each target is one call into here.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use atproto_core::data::{cbor, json};
+
+/// A syntax type must never panic, and whatever it accepts must print back
+/// exactly as given and parse again.
+pub fn syntax_round_trip<T>(input: &str)
+where
+    T: FromStr + Display,
+{
+    if let Ok(parsed) = input.parse::<T>() {
+        let printed = parsed.to_string();
+        assert_eq!(printed, input, "accepted value does not print back as given");
+        assert!(printed.parse::<T>().is_ok(), "printed value does not parse again");
+    }
+}
+
+/// The strict decoder accepts only canonical DAG-CBOR, so whatever it accepts
+/// must re-encode to the very same bytes.
+pub fn cbor_round_trip(input: &[u8]) {
+    if let Ok(value) = cbor::decode(input) {
+        assert_eq!(cbor::encode(&value), input, "accepted CBOR is not canonical");
+    }
+}
+
+/// Whatever the JSON parser accepts must survive JSON and CBOR round trips.
+pub fn json_round_trip(input: &[u8]) {
+    if let Ok(value) = json::from_slice(input) {
+        let text = json::to_string(&value);
+        let again = json::from_str(&text).expect("printed JSON must parse again");
+        assert_eq!(again, value, "JSON round trip changed the value");
+        let bytes = cbor::encode(&value);
+        assert_eq!(cbor::decode(&bytes).expect("encoder output must decode"), value);
+    }
+}
