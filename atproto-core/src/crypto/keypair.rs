@@ -51,10 +51,12 @@ impl Keypair {
             .try_into()
             .map_err(|_| CryptoError::InvalidPrivateKey)?;
         let inner = match curve {
-            Curve::K256 => k256::ecdsa::SigningKey::from_bytes(&(*bytes).into())
-                .map(KeypairInner::K256),
-            Curve::P256 => p256::ecdsa::SigningKey::from_bytes(&(*bytes).into())
-                .map(KeypairInner::P256),
+            Curve::K256 => {
+                k256::ecdsa::SigningKey::from_bytes(&(*bytes).into()).map(KeypairInner::K256)
+            }
+            Curve::P256 => {
+                p256::ecdsa::SigningKey::from_bytes(&(*bytes).into()).map(KeypairInner::P256)
+            }
         }
         .map_err(|_| CryptoError::InvalidPrivateKey)?;
         Ok(Keypair { inner })

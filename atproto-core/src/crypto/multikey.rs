@@ -100,7 +100,11 @@ impl PublicKey {
         let curve = match suite {
             "EcdsaSecp256k1VerificationKey2019" => Curve::K256,
             "EcdsaSecp256r1VerificationKey2019" => Curve::P256,
-            other => return Err(CryptoError::UnknownVerificationMethodType(other.to_string())),
+            other => {
+                return Err(CryptoError::UnknownVerificationMethodType(
+                    other.to_string(),
+                ));
+            }
         };
         let bytes = decode_base58btc(public_key_multibase)?;
         PublicKey::from_sec1_bytes(curve, &bytes)

@@ -47,13 +47,23 @@ impl PublicKey {
     ///
     /// # Errors
     /// [`CryptoError::PublicKeyLength`] for any other length,
-    /// [`CryptoError::InvalidPublicKey`] if the bytes are not a point on `curve`.
+    /// [`CryptoError::InvalidPublicKey`] for a wrong SEC1 tag byte or if the
+    /// bytes are not a point on `curve`.
     pub fn from_sec1_bytes(curve: Curve, bytes: &[u8]) -> Result<Self, CryptoError> {
-        if bytes.len() != 33 && bytes.len() != 65 {
-            return Err(CryptoError::PublicKeyLength {
-                len: bytes.len(),
-                expected: "33 or 65",
-            });
+        match bytes {
+            [0x02 | 0x03, ..] if bytes.len() == 33 => {}
+            [0x04, ..] if bytes.len() == 65 => {}
+            // The RustCrypto decoder also takes the nonstandard "compact"
+            // (`0x05`) tag; atproto keys are only ever `02`/`03` or `04`.
+            _ if bytes.len() == 33 || bytes.len() == 65 => {
+                return Err(CryptoError::InvalidPublicKey);
+            }
+            _ => {
+                return Err(CryptoError::PublicKeyLength {
+                    len: bytes.len(),
+                    expected: "33 or 65",
+                });
+            }
         }
         let inner = match curve {
             Curve::K256 => k256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
@@ -170,7 +180,9 @@ fn copy_33(bytes: &[u8]) -> [u8; 33] {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PublicKey").field(&self.to_did_key()).finish()
+        f.debug_tuple("PublicKey")
+            .field(&self.to_did_key())
+            .finish()
     }
 }
 
