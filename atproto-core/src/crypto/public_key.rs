@@ -11,8 +11,9 @@ use super::{CryptoError, Curve};
 /// A secp256k1 or P-256 public key.
 ///
 /// `Debug` and `Display` show the key as a `did:key`; `FromStr` parses a
-/// `did:key`. Multikey and legacy DID-document forms are in the
-/// [`multikey`](super::multikey) module's methods on this type.
+/// `did:key`. Text forms: [`to_multikey`](Self::to_multikey),
+/// [`to_did_key`](Self::to_did_key), and for reading DID documents
+/// [`from_verification_method`](Self::from_verification_method).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
     pub(crate) inner: PublicKeyInner,
@@ -183,6 +184,14 @@ impl fmt::Debug for PublicKey {
         f.debug_tuple("PublicKey")
             .field(&self.to_did_key())
             .finish()
+    }
+}
+
+impl core::hash::Hash for PublicKey {
+    /// Hashes the curve and compressed point, consistent with `Eq`.
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.curve().hash(state);
+        self.to_compressed_bytes().hash(state);
     }
 }
 

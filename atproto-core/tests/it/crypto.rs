@@ -377,6 +377,17 @@ fn sec1_and_multikey_round_trips() {
 }
 
 #[test]
+fn public_keys_hash_by_value() {
+    let set: std::collections::HashSet<PublicKey> = test_keys()
+        .iter()
+        .chain(test_keys().iter())
+        .map(Keypair::public_key)
+        .collect();
+    // 4 fixed keys per curve appear twice; the generated ones are fresh.
+    assert_eq!(set.len(), 12);
+}
+
+#[test]
 fn legacy_uncompressed_key_accepted() {
     let cases = super::interop::json("crypto/signature-fixtures.json");
     let case = &cases[1]; // K-256, valid
