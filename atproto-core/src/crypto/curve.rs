@@ -1,0 +1,76 @@
+//! The two curves atproto signs with.
+
+use core::fmt;
+use core::str::FromStr;
+
+use alloc::string::ToString;
+
+use super::CryptoError;
+
+/// An elliptic curve supported by atproto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Curve {
+    /// secp256k1 (`ES256K`), the usual default for atproto repository keys.
+    K256,
+    /// NIST P-256 / secp256r1 (`ES256`).
+    P256,
+}
+
+impl Curve {
+    /// The JWT/JWS `alg` for ECDSA with SHA-256 on this curve: `ES256K` or `ES256`.
+    #[must_use]
+    pub const fn jwt_alg(self) -> &'static str {
+        match self {
+            Curve::K256 => "ES256K",
+            Curve::P256 => "ES256",
+        }
+    }
+
+    /// The curve for a JWT `alg` (`ES256K` or `ES256`), or `None` for any other
+    /// algorithm.
+    #[must_use]
+    pub fn from_jwt_alg(alg: &str) -> Option<Self> {
+        match alg {
+            "ES256K" => Some(Curve::K256),
+            "ES256" => Some(Curve::P256),
+            _ => None,
+        }
+    }
+
+    /// The short name, `k256` or `p256` (the `Display` form).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Curve::K256 => "k256",
+            Curve::P256 => "p256",
+        }
+    }
+
+    /// The multicodec varint bytes that prefix this curve's key in a multikey.
+    pub(crate) const fn multicodec_prefix(self) -> [u8; 2] {
+        match self {
+            Curve::K256 => [0xe7, 0x01],
+            Curve::P256 => [0x80, 0x24],
+        }
+    }
+}
+
+impl fmt::Display for Curve {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Curve {
+    type Err = CryptoError;
+
+    /// Accepts `k256`, `secp256k1`, `p256` and `secp256r1` (exact, lower case).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "k256" | "secp256k1" => Ok(Curve::K256),
+            "p256" | "secp256r1" => Ok(Curve::P256),
+            other => Err(CryptoError::UnsupportedCurve(other.to_string())),
+        }
+    }
+}
