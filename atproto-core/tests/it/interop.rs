@@ -4,6 +4,9 @@
 //! `../shared/interop-tests` beside the workspace root. A missing folder or
 //! file is a test failure, never a silent skip.
 
+// Each test binary that includes this file uses only some of the readers.
+#![allow(dead_code, clippy::panic)]
+
 use std::path::PathBuf;
 
 /// The interop-tests folder.
