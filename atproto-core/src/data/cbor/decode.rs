@@ -17,6 +17,12 @@ use crate::data::value::Value;
 /// Byte strings are copied out of `bytes`; use [`decode_bytes`] to get
 /// zero-copy slices instead.
 ///
+/// Besides the canonical-form rules, the data-model rules are checked: a
+/// `$type` key must hold a non-empty string, and a map with `$type: "blob"`
+/// must have a link `ref`, a string `mimeType` and a non-negative integer
+/// `size`. Links must hold a CIDv1 (any codec and hash; see
+/// [`is_atproto_cid`](crate::data::is_atproto_cid) for the stricter check).
+///
 /// # Errors
 /// Anything that is not canonical DAG-CBOR of the ATProto data model: see
 /// [`CborErrorKind`](super::CborErrorKind).

@@ -1,5 +1,6 @@
 //! Canonical DAG-CBOR encoding of [`Value`].
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use cid::{Cid, Version};
@@ -46,13 +47,22 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
         }
         Value::Map(m) => {
             head(out, 5, m.len() as u64);
-            // A BTreeMap iterates bytewise; a stable sort by length then gives
-            // the canonical (length, bytes) order.
-            let mut entries: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            entries.sort_by_key(|(k, _)| k.len());
-            for (k, x) in entries {
-                text(out, k);
-                encode_into(x, out);
+            // A BTreeMap iterates bytewise, which is already canonical when
+            // key lengths never decrease (the common case: no allocation).
+            // Otherwise a stable sort by length gives the (length, bytes) order.
+            if m.keys().map(String::len).is_sorted() {
+                for (k, x) in m {
+                    text(out, k);
+                    encode_into(x, out);
+                }
+            } else {
+                let mut entries: Vec<(&str, &Value)> =
+                    m.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                entries.sort_by_key(|(k, _)| k.len());
+                for (k, x) in entries {
+                    text(out, k);
+                    encode_into(x, out);
+                }
             }
         }
         Value::Blob(b) => {

@@ -2,7 +2,7 @@
 //!
 //! - [`encode`] / [`encode_into`]: hand-written canonical encoder for [`Value`](crate::data::Value).
 //! - [`decode`] / [`decode_with`] / [`decode_bytes`]: hand-written strict decoder
-//!   for untrusted bytes, bounded by [`Limits`](crate::data::Limits).
+//!   for untrusted bytes, bounded by [`Limits`].
 //! - [`to_vec`] / [`from_slice`]: typed records through `serde_ipld_dagcbor`.
 
 mod decode;
