@@ -87,7 +87,11 @@ impl BlobRef {
             "mimeType".to_string(),
             Value::String(self.mime_type.clone()),
         );
-        m.insert("size".to_string(), Value::Integer(self.size as i64));
+        // Sizes beyond i64 cannot be represented in the data model; saturate.
+        m.insert(
+            "size".to_string(),
+            Value::Integer(i64::try_from(self.size).unwrap_or(i64::MAX)),
+        );
         m
     }
 }

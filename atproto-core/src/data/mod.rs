@@ -26,12 +26,12 @@
 //! and encode back to byte-identical maps. CIDs are computed with
 //! [`dag_cbor_cid`] / [`raw_cid`].
 
-mod blob;
+pub mod blob;
 pub mod cbor;
-mod cid;
+pub mod cid;
 pub mod json;
-mod limits;
-mod value;
+pub mod limits;
+pub mod value;
 
 pub use self::blob::{BlobForm, BlobRef, NotABlob};
 pub use self::cbor::{CborError, CborErrorKind};
