@@ -1,0 +1,361 @@
+//! ATProto JSON ⇄ [`Value`].
+//!
+//! Links are `{"$link": "<cid>"}`, bytes `{"$bytes": "<base64>"}` (each with
+//! exactly that one key), blobs `{"$type":"blob","ref":{"$link":…},"mimeType":…,"size":…}`.
+//!
+//! Numbers: every integer in `i64` is accepted and written back exactly. The
+//! spec advises keeping integers within ±(2^53−1) so JavaScript readers stay
+//! exact; that is a rule for writers and for Lexicon validation, so this
+//! layer does not cap at 2^53 (the CBOR side accepts the full `i64` range too
+//! and the two must agree). An integral float such as `123.0` is read as the
+//! integer `123` (only within ±2^53, where floats are exact); any other float
+//! is rejected.
+//!
+//! Duplicate object keys are resolved by `serde_json` (the last one wins).
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
+use bytes::Bytes;
+use cid::{Cid, Version};
+use serde_json::Value as Json;
+
+use super::blob::check_blob_map;
+use super::limits::Limits;
+use super::value::Value;
+
+/// Reads `$bytes`: standard alphabet, padding optional, non-zero trailing
+/// bits tolerated (the reference vectors contain `"$bytes": "123"`).
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Largest integer a float represents exactly (2^53).
+const MAX_SAFE_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// Why ATProto JSON was rejected, and where (a JSON Pointer such as `/rcrd/a`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonError {
+    path: String,
+    kind: JsonErrorKind,
+}
+
+/// What was wrong with ATProto JSON input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JsonErrorKind {
+    /// Not JSON at all (the parser's message).
+    Syntax(String),
+    /// A number with a fractional part.
+    Float,
+    /// An integer outside `i64` (or an integral float beyond ±2^53).
+    IntegerOutOfRange,
+    /// `$link` that is not a string holding a valid CIDv1.
+    InvalidLink,
+    /// `$bytes` that is not a string of base64.
+    InvalidBytes,
+    /// `{"$link": …}` with other keys beside it.
+    LinkWithExtraKeys,
+    /// `{"$bytes": …}` with other keys beside it.
+    BytesWithExtraKeys,
+    /// `$type` present but not a non-empty string.
+    InvalidType,
+    /// `$type: "blob"` with a field missing or mistyped.
+    InvalidBlob(&'static str),
+    /// A record that is not a JSON object.
+    NotAnObject,
+    /// Input longer than the limit.
+    TooLarge,
+    /// Containers nested deeper than the limit.
+    TooDeep,
+    /// An array or object with more elements than the limit.
+    TooManyElements,
+    /// An object key longer than the limit.
+    KeyTooLong,
+}
+
+impl JsonError {
+    fn new(kind: JsonErrorKind) -> Self {
+        JsonError {
+            path: String::new(),
+            kind,
+        }
+    }
+
+    /// Prepends one path segment (the error travels outward from where it happened).
+    fn within(mut self, segment: &str) -> Self {
+        let mut p = String::with_capacity(segment.len() + 1 + self.path.len());
+        p.push('/');
+        for c in segment.chars() {
+            match c {
+                '~' => p.push_str("~0"),
+                '/' => p.push_str("~1"),
+                c => p.push(c),
+            }
+        }
+        p.push_str(&self.path);
+        self.path = p;
+        self
+    }
+
+    /// What was wrong.
+    pub fn kind(&self) -> &JsonErrorKind {
+        &self.kind
+    }
+
+    /// Where: a JSON Pointer (RFC 6901) to the offending value, `""` for the top level.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Display for JsonErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonErrorKind::Syntax(m) => write!(f, "invalid JSON: {m}"),
+            JsonErrorKind::Float => f.write_str("floats are not allowed in the data model"),
+            JsonErrorKind::IntegerOutOfRange => f.write_str("integer out of range"),
+            JsonErrorKind::InvalidLink => {
+                f.write_str("`$link` must be a string holding a valid CID")
+            }
+            JsonErrorKind::InvalidBytes => f.write_str("`$bytes` must be a base64 string"),
+            JsonErrorKind::LinkWithExtraKeys => {
+                f.write_str("`$link` object must have exactly one key")
+            }
+            JsonErrorKind::BytesWithExtraKeys => {
+                f.write_str("`$bytes` object must have exactly one key")
+            }
+            JsonErrorKind::InvalidType => f.write_str("`$type` must be a non-empty string"),
+            JsonErrorKind::InvalidBlob(why) => f.write_str(why),
+            JsonErrorKind::NotAnObject => f.write_str("a record must be a JSON object"),
+            JsonErrorKind::TooLarge => f.write_str("input too large"),
+            JsonErrorKind::TooDeep => f.write_str("nesting too deep"),
+            JsonErrorKind::TooManyElements => f.write_str("too many elements in container"),
+            JsonErrorKind::KeyTooLong => f.write_str("object key too long"),
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "{path}: {}", self.kind)
+    }
+}
+
+impl core::error::Error for JsonError {}
+
+/// Parses ATProto JSON text into a [`Value`] under [`Limits::DEFAULT`].
+///
+/// # Errors
+/// Invalid JSON, or JSON that breaks the data model (see [`JsonErrorKind`]).
+pub fn from_str(s: &str) -> Result<Value, JsonError> {
+    from_slice_with(s.as_bytes(), &Limits::DEFAULT)
+}
+
+/// Parses ATProto JSON bytes into a [`Value`] under [`Limits::DEFAULT`].
+///
+/// # Errors
+/// As [`from_str`].
+pub fn from_slice(s: &[u8]) -> Result<Value, JsonError> {
+    from_slice_with(s, &Limits::DEFAULT)
+}
+
+/// Parses ATProto JSON bytes into a [`Value`] under `limits`.
+///
+/// # Errors
+/// As [`from_str`], plus anything past `limits`.
+pub fn from_slice_with(s: &[u8], limits: &Limits) -> Result<Value, JsonError> {
+    if s.len() > limits.max_size {
+        return Err(JsonError::new(JsonErrorKind::TooLarge));
+    }
+    let json: Json = serde_json::from_slice(s)
+        .map_err(|e| JsonError::new(JsonErrorKind::Syntax(e.to_string())))?;
+    from_json_with(&json, limits)
+}
+
+/// Converts parsed JSON into a [`Value`] under [`Limits::DEFAULT`].
+///
+/// # Errors
+/// JSON that breaks the data model (see [`JsonErrorKind`]).
+pub fn from_json(v: &Json) -> Result<Value, JsonError> {
+    from_json_with(v, &Limits::DEFAULT)
+}
+
+/// Converts parsed JSON into a [`Value`] under `limits` (its `max_size` does
+/// not apply: the text is already parsed).
+///
+/// # Errors
+/// As [`from_json`], plus anything past `limits`.
+pub fn from_json_with(v: &Json, limits: &Limits) -> Result<Value, JsonError> {
+    convert(v, 0, limits)
+}
+
+/// Parses a record: ATProto JSON whose top level is an object, at most
+/// [`MAX_RECORD_JSON`](super::limits::MAX_RECORD_JSON) bytes.
+///
+/// # Errors
+/// As [`from_str`], plus [`JsonErrorKind::NotAnObject`].
+pub fn record_from_str(s: &str) -> Result<Value, JsonError> {
+    check_record(from_slice_with(s.as_bytes(), &Limits::RECORD_JSON)?)
+}
+
+/// As [`record_from_str`], from already-parsed JSON (no size limit applies).
+///
+/// # Errors
+/// As [`from_json`], plus [`JsonErrorKind::NotAnObject`].
+pub fn record_from_json(v: &Json) -> Result<Value, JsonError> {
+    check_record(from_json_with(v, &Limits::RECORD_JSON)?)
+}
+
+fn check_record(v: Value) -> Result<Value, JsonError> {
+    match v {
+        Value::Map(_) => Ok(v),
+        _ => Err(JsonError::new(JsonErrorKind::NotAnObject)),
+    }
+}
+
+fn convert(v: &Json, depth: usize, limits: &Limits) -> Result<Value, JsonError> {
+    use JsonErrorKind as K;
+    Ok(match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => Value::Integer(number(n)?),
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(a) => {
+            if depth >= limits.max_depth {
+                return Err(JsonError::new(K::TooDeep));
+            }
+            if a.len() > limits.max_container_len {
+                return Err(JsonError::new(K::TooManyElements));
+            }
+            let mut out = Vec::with_capacity(a.len());
+            for (i, x) in a.iter().enumerate() {
+                out.push(convert(x, depth + 1, limits).map_err(|e| e.within(&i.to_string()))?);
+            }
+            Value::Array(out)
+        }
+        Json::Object(o) => {
+            if let Some(link) = o.get("$link") {
+                if o.len() != 1 {
+                    return Err(JsonError::new(K::LinkWithExtraKeys));
+                }
+                return match link.as_str().map(Cid::try_from) {
+                    Some(Ok(c)) if c.version() == Version::V1 => Ok(Value::Link(c)),
+                    _ => Err(JsonError::new(K::InvalidLink)),
+                };
+            }
+            if let Some(b) = o.get("$bytes") {
+                if o.len() != 1 {
+                    return Err(JsonError::new(K::BytesWithExtraKeys));
+                }
+                return match b.as_str().map(|s| LENIENT_BASE64.decode(s)) {
+                    Some(Ok(bytes)) => Ok(Value::Bytes(Bytes::from(bytes))),
+                    _ => Err(JsonError::new(K::InvalidBytes)),
+                };
+            }
+            if depth >= limits.max_depth {
+                return Err(JsonError::new(K::TooDeep));
+            }
+            if o.len() > limits.max_container_len {
+                return Err(JsonError::new(K::TooManyElements));
+            }
+            let mut map = BTreeMap::new();
+            for (k, x) in o {
+                if k.len() > limits.max_key_len {
+                    return Err(JsonError::new(K::KeyTooLong).within(k));
+                }
+                let x = convert(x, depth + 1, limits).map_err(|e| e.within(k))?;
+                map.insert(k.clone(), x);
+            }
+            if let Some(t) = map.get("$type") {
+                if !matches!(t, Value::String(s) if !s.is_empty()) {
+                    return Err(JsonError::new(K::InvalidType).within("$type"));
+                }
+                match check_blob_map(&map) {
+                    Ok(Some(blob)) => return Ok(Value::Blob(blob)),
+                    Ok(None) => {}
+                    Err(why) => return Err(JsonError::new(K::InvalidBlob(why))),
+                }
+            }
+            Value::Map(map)
+        }
+    })
+}
+
+fn number(n: &serde_json::Number) -> Result<i64, JsonError> {
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    if n.is_u64() {
+        return Err(JsonError::new(JsonErrorKind::IntegerOutOfRange));
+    }
+    // `f64::fract` is not in `core`: compare with the truncated value instead.
+    match n.as_f64() {
+        Some(f) if (-MAX_SAFE_FLOAT..=MAX_SAFE_FLOAT).contains(&f) => {
+            let i = f as i64;
+            if i as f64 == f {
+                Ok(i)
+            } else {
+                Err(JsonError::new(JsonErrorKind::Float))
+            }
+        }
+        // Beyond 2^53 every float is integral but no longer exact.
+        Some(f) if f.is_finite() => Err(JsonError::new(JsonErrorKind::IntegerOutOfRange)),
+        _ => Err(JsonError::new(JsonErrorKind::Float)),
+    }
+}
+
+/// Base64 as ATProto JSON writes it: standard alphabet, no padding.
+pub(crate) fn encode_base64(b: &[u8]) -> String {
+    STANDARD_NO_PAD.encode(b)
+}
+
+/// The ATProto JSON form of `v` as a `serde_json::Value`.
+pub fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Integer(i) => Json::from(*i),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Bytes(b) => single("$bytes", encode_base64(b)),
+        Value::Link(c) => single("$link", c.to_string()),
+        Value::Array(a) => Json::Array(a.iter().map(to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), to_json(x))).collect()),
+        Value::Blob(b) => {
+            let mut o = serde_json::Map::new();
+            o.insert("$type".into(), Json::from("blob"));
+            o.insert("ref".into(), single("$link", b.cid.to_string()));
+            o.insert("mimeType".into(), Json::String(b.mime_type.clone()));
+            o.insert("size".into(), Json::from(b.size));
+            Json::Object(o)
+        }
+    }
+}
+
+fn single(key: &str, s: String) -> Json {
+    let mut o = serde_json::Map::new();
+    o.insert(key.into(), Json::String(s));
+    Json::Object(o)
+}
+
+/// The ATProto JSON text of `v` (compact, object keys in bytewise order).
+pub fn to_string(v: &Value) -> String {
+    // Serializing a `Value` into a string cannot fail: every map key is a
+    // string and no I/O is involved.
+    serde_json::to_string(v).unwrap_or_default()
+}
