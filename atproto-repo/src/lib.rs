@@ -8,4 +8,5 @@ extern crate alloc;
 extern crate std;
 
 pub mod block_store;
+pub mod car;
 pub mod mst;

@@ -1,0 +1,121 @@
+//! [`CarWriter`]: writes a CAR v1 in the order the caller gives.
+
+use alloc::vec::Vec;
+
+use atproto_core::Cid;
+
+use super::error::{CarError, CarErrorKind, HeaderError};
+use super::section::{cid_bytes, encode_header, write_varint};
+
+/// Where a [`CarWriter`] puts its bytes.
+///
+/// Implemented for every [`std::io::Write`] with the `std` feature
+/// (including `Vec<u8>`), and for `Vec<u8>` without it. Unbuffered sinks
+/// (a `File`, a socket) should be wrapped in a `BufWriter`: the writer makes
+/// two small writes per block.
+pub trait CarWrite {
+    /// Writes all of `bytes`.
+    ///
+    /// # Errors
+    /// [`CarErrorKind::Io`] with the sink's message.
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind>;
+}
+
+#[cfg(feature = "std")]
+impl<W: std::io::Write + ?Sized> CarWrite for W {
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind> {
+        use alloc::string::ToString;
+        self.write_all(bytes)
+            .map_err(|e| CarErrorKind::Io(e.to_string()))
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl CarWrite for Vec<u8> {
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Writes a CAR v1: the header on creation, then one section per
+/// [`write_block`](CarWriter::write_block) call, in call order.
+///
+/// The writer does not hash: each CID must be the caller's CID of its block
+/// (the repository layer computes them when it encodes the blocks).
+#[derive(Debug)]
+pub struct CarWriter<W> {
+    out: W,
+    written: u64,
+    blocks: u64,
+}
+
+impl<W: CarWrite> CarWriter<W> {
+    /// Writes the header `{roots, version: 1}` to `out`.
+    ///
+    /// # Errors
+    /// [`HeaderError::NoRoots`] when `roots` is empty (readers refuse such a
+    /// CAR), or [`CarErrorKind::Io`].
+    pub fn new(mut out: W, roots: &[Cid]) -> Result<Self, CarError> {
+        if roots.is_empty() {
+            return Err(CarError::new(
+                CarErrorKind::BadHeader(HeaderError::NoRoots),
+                0,
+            ));
+        }
+        let header = encode_header(roots);
+        let mut prefix = [0u8; 10];
+        let n = write_varint(&mut prefix, header.len() as u64);
+        let mut buf = Vec::with_capacity(n + header.len());
+        buf.extend_from_slice(&prefix[..n]);
+        buf.extend_from_slice(&header);
+        out.write_car_bytes(&buf)
+            .map_err(|kind| CarError::new(kind, 0))?;
+        Ok(CarWriter {
+            out,
+            written: buf.len() as u64,
+            blocks: 0,
+        })
+    }
+
+    /// Writes one section: `varint(len(cid) + len(block)) ‖ cid ‖ block`.
+    ///
+    /// # Errors
+    /// [`CarErrorKind::Io`], at the offset where the section started.
+    pub fn write_block(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        let mut cid_buf = [0u8; 104];
+        let cid_len = cid_bytes(cid, &mut cid_buf);
+        let mut head = [0u8; 114];
+        let mut prefix = [0u8; 10];
+        let n = write_varint(&mut prefix, (cid_len + block.len()) as u64);
+        head[..n].copy_from_slice(&prefix[..n]);
+        head[n..n + cid_len].copy_from_slice(&cid_buf[..cid_len]);
+        let at = |kind| CarError::new(kind, self.written);
+        self.out.write_car_bytes(&head[..n + cid_len]).map_err(at)?;
+        self.out.write_car_bytes(block).map_err(at)?;
+        self.written += (n + cid_len + block.len()) as u64;
+        self.blocks += 1;
+        Ok(())
+    }
+
+    /// Bytes written so far, header included.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Blocks written so far.
+    pub fn blocks_written(&self) -> u64 {
+        self.blocks
+    }
+
+    /// The sink, for example to inspect a `Vec<u8>` so far.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// Ends writing and returns the sink. A CAR has no trailer; flushing a
+    /// buffered sink is the caller's business.
+    pub fn finish(self) -> W {
+        self.out
+    }
+}
