@@ -400,24 +400,23 @@ impl Datetime {
         let micros = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        Self::from_timestamp_micros(micros)
-            .or_else(|_| Self::from_timestamp_micros(0))
-            .unwrap_or_else(|_| Self {
-                text: String::from("1970-01-01T00:00:00.000Z"),
-                fields: Fields {
-                    year: 1970,
-                    month: 1,
-                    day: 1,
-                    hour: 0,
-                    minute: 0,
-                    second: 0,
-                    nanosecond: 0,
-                    offset_minutes: 0,
-                    tz_at: 23,
-                    offset_hour: 0,
-                    offset_minute: 0,
-                },
-            })
+        // Only a system clock outside years 0000-9999 falls back to the epoch.
+        Self::from_timestamp_micros(micros).unwrap_or_else(|_| Self {
+            text: String::from("1970-01-01T00:00:00.000Z"),
+            fields: Fields {
+                year: 1970,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0,
+                nanosecond: 0,
+                offset_minutes: 0,
+                tz_at: 23,
+                offset_hour: 0,
+                offset_minute: 0,
+            },
+        })
     }
 }
 

@@ -267,6 +267,21 @@ fn error_messages_say_what_and_where() {
 }
 
 #[test]
+fn try_from_string_does_not_copy() {
+    let s = String::from("did:plc:7iza6de2dwap2sbkpav7c6c6");
+    let ptr = s.as_ptr();
+    let did = Did::try_from(s).unwrap();
+    assert_eq!(did.as_str().as_ptr(), ptr);
+    let back = did.into_string();
+    assert_eq!(back.as_ptr(), ptr);
+
+    let s = String::from("1985-04-12T23:20:50.123Z");
+    let ptr = s.as_ptr();
+    let back = Datetime::try_from(s).unwrap().into_string();
+    assert_eq!(back.as_ptr(), ptr);
+}
+
+#[test]
 fn did_accessors() {
     let did = Did::from_str("did:plc:7iza6de2dwap2sbkpav7c6c6").unwrap();
     assert_eq!(did.method(), "plc");
@@ -452,6 +467,8 @@ fn datetime_components_and_instants() {
         "1970-01-01T00:00:00.000Z"
     );
     assert!(Datetime::from_timestamp_micros(-62_167_219_200_000_001).is_err());
+    assert!(Datetime::from_timestamp_micros(i64::MIN).is_err());
+    assert!(Datetime::from_timestamp_micros(i64::MAX).is_err());
     let now = Datetime::now();
     assert!(now.year() >= 2024, "{now}");
 }
@@ -470,7 +487,7 @@ fn language_parts() {
     assert_eq!(Language::from_str("es-419").unwrap().region(), Some("419"));
     assert!(Language::from_str("i-klingon").unwrap().is_grandfathered());
     assert!(Language::from_str("x-whatever").unwrap().is_private_use());
-    assert!(!Language::from_str("x").is_ok());
+    assert!(Language::from_str("x").is_err());
     assert!(Language::from_str("en-a").is_err());
     assert!(Language::from_str("en-x").is_err());
     assert!(Language::from_str("en-US-x-a-b-c-d").is_ok());
