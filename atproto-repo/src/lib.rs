@@ -9,4 +9,10 @@ extern crate std;
 
 pub mod block_store;
 pub mod car;
+pub mod commit;
 pub mod mst;
+
+#[cfg(feature = "std")]
+pub use car::CarStreamReader;
+pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
+pub use commit::{Commit, CommitError, UnsignedCommit};

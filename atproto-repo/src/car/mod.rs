@@ -60,7 +60,7 @@
 mod async_reader;
 mod error;
 mod reader;
-mod section;
+pub(crate) mod section;
 #[cfg(feature = "std")]
 mod stream;
 mod writer;
