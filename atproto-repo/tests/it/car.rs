@@ -1,0 +1,748 @@
+//! CAR v1 reader and writer tests.
+
+use std::io::Read;
+
+use atproto_core::Cid;
+use atproto_core::cid::multihash::Multihash;
+use atproto_core::data::{Value, cbor, dag_cbor_cid, raw_cid};
+use atproto_repo::car::{
+    CarError, CarErrorKind, CarLimits, CarReader, CarStreamReader, CarWriter, HeaderError, load_car,
+};
+use bytes::Bytes;
+use proptest::prelude::*;
+
+use crate::interop;
+
+/// splitmix64: deterministic pseudo-random numbers without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn random_blocks(seed: u64, count: usize, max_len: usize) -> Vec<(Cid, Vec<u8>)> {
+    let mut rng = Rng(seed);
+    (0..count)
+        .map(|i| {
+            let len = (rng.next() % (max_len as u64 + 1)) as usize;
+            let block = rng.bytes(len);
+            let cid = if i % 3 == 0 {
+                raw_cid(&block)
+            } else {
+                dag_cbor_cid(&block)
+            };
+            (cid, block)
+        })
+        .collect()
+}
+
+fn write_car(roots: &[Cid], blocks: &[(Cid, Vec<u8>)]) -> Vec<u8> {
+    let mut w = CarWriter::new(Vec::new(), roots).unwrap();
+    for (cid, block) in blocks {
+        w.write_block(cid, block).unwrap();
+    }
+    assert_eq!(w.blocks_written(), blocks.len() as u64);
+    let n = w.bytes_written();
+    let out = w.finish();
+    assert_eq!(n, out.len() as u64);
+    out
+}
+
+fn read_slice(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    read_slice_with(car, CarLimits::DEFAULT)
+}
+
+fn read_slice_with(
+    car: &[u8],
+    limits: CarLimits,
+) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    let mut r = CarReader::with_limits(car.to_vec(), limits)?;
+    let roots = r.roots().to_vec();
+    let mut blocks = Vec::new();
+    while let Some(b) = r.next_block()? {
+        blocks.push(b);
+    }
+    Ok((roots, blocks))
+}
+
+/// A reader that hands out at most `step` bytes per call.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+fn read_stream_with(
+    car: &[u8],
+    step: usize,
+    limits: CarLimits,
+) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    let mut r = CarStreamReader::with_limits(Trickle { data: car, step }, limits)?;
+    let roots = r.roots().to_vec();
+    let mut blocks = Vec::new();
+    while let Some(b) = r.next_block()? {
+        blocks.push(b);
+    }
+    assert_eq!(r.offset(), car.len() as u64);
+    Ok((roots, blocks))
+}
+
+fn read_stream(car: &[u8], step: usize) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    read_stream_with(car, step, CarLimits::DEFAULT)
+}
+
+/// Every reader, on every input, gives the same answer.
+fn read_all_ways(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    let slice = read_slice(car);
+    for step in [1, 7, 1 << 20] {
+        assert_eq!(read_stream(car, step), slice, "stream step {step}");
+    }
+    #[cfg(feature = "async")]
+    assert_eq!(read_async(car), slice, "async");
+    slice
+}
+
+#[cfg(feature = "async")]
+fn read_async(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+    use atproto_repo::car::AsyncCarReader;
+    block_on(async {
+        let mut r = AsyncCarReader::new(car).await?;
+        let roots = r.roots().to_vec();
+        let mut blocks = Vec::new();
+        while let Some(b) = r.next_block().await? {
+            blocks.push(b);
+        }
+        Ok((roots, blocks))
+    })
+}
+
+#[cfg(feature = "async")]
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+fn kind(r: Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError>) -> CarErrorKind {
+    r.unwrap_err().kind().clone()
+}
+
+fn header_bytes(v: &Value) -> Vec<u8> {
+    let body = cbor::encode(v);
+    let mut out = varint(body.len() as u64);
+    out.extend_from_slice(&body);
+    out
+}
+
+fn varint(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+    out
+}
+
+fn map(entries: &[(&str, Value)]) -> Value {
+    Value::Map(
+        entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    )
+}
+
+fn root() -> Cid {
+    dag_cbor_cid(b"root")
+}
+
+/// A small valid CAR: three blocks, and the offsets where each section starts.
+fn small_car() -> (Vec<u8>, Vec<(Cid, Vec<u8>)>, Vec<usize>) {
+    let blocks = random_blocks(7, 3, 40);
+    let mut w = CarWriter::new(Vec::new(), &[root()]).unwrap();
+    let mut starts = Vec::new();
+    for (cid, b) in &blocks {
+        starts.push(w.bytes_written() as usize);
+        w.write_block(cid, b).unwrap();
+    }
+    starts.push(w.bytes_written() as usize);
+    (w.finish(), blocks, starts)
+}
+
+#[test]
+fn round_trip_random_blocks() {
+    for (seed, count, max_len) in [(1, 0, 0), (2, 1, 0), (3, 500, 300), (4, 40, 70_000)] {
+        let blocks = random_blocks(seed, count, max_len);
+        let roots = [root(), dag_cbor_cid(b"second root")];
+        let car = write_car(&roots, &blocks);
+        let (got_roots, got) = read_all_ways(&car).unwrap();
+        assert_eq!(got_roots, roots);
+        assert_eq!(got.len(), blocks.len());
+        for ((cid, block), (got_cid, got_block)) in blocks.iter().zip(&got) {
+            assert_eq!(cid, got_cid);
+            assert_eq!(&block[..], &got_block[..]);
+        }
+        let mut reader = CarReader::new(car.clone()).unwrap();
+        assert_eq!(reader.by_ref().count(), blocks.len());
+        assert_eq!(reader.blocks_read(), blocks.len() as u64);
+        assert_eq!(reader.offset(), car.len() as u64);
+    }
+}
+
+#[test]
+fn blocks_are_slices_of_the_input() {
+    let (car, _, _) = small_car();
+    let input = Bytes::from(car);
+    let range = input.as_ptr() as usize..input.as_ptr() as usize + input.len();
+    for item in CarReader::new(input.clone()).unwrap() {
+        let (_, block) = item.unwrap();
+        assert!(range.contains(&(block.as_ptr() as usize)) || block.is_empty());
+    }
+}
+
+#[test]
+fn header_matches_the_reference_layout() {
+    // {roots: [cid], version: 1}: map(2) "roots" array(1) tag42 bytes(37) 0x00 cid "version" 1
+    let cid = root();
+    let car = write_car(&[cid], &[]);
+    let mut expected = vec![0x3a, 0xa2, 0x65];
+    expected.extend_from_slice(b"roots");
+    expected.extend_from_slice(&[0x81, 0xd8, 0x2a, 0x58, 0x25, 0x00]);
+    expected.extend_from_slice(&cid.to_bytes());
+    expected.push(0x67);
+    expected.extend_from_slice(b"version");
+    expected.push(0x01);
+    assert_eq!(car, expected);
+}
+
+#[test]
+fn section_layout() {
+    let block = b"hello".to_vec();
+    let cid = raw_cid(&block);
+    let car = write_car(&[cid], &[(cid, block.clone())]);
+    let header_len = write_car(&[cid], &[]).len();
+    let mut expected = vec![41u8];
+    expected.extend_from_slice(&cid.to_bytes());
+    expected.extend_from_slice(&block);
+    assert_eq!(&car[header_len..], &expected[..]);
+}
+
+#[test]
+fn any_order_duplicates_and_extra_blocks() {
+    let blocks = random_blocks(9, 20, 100);
+    let mut shuffled: Vec<_> = blocks.iter().rev().cloned().collect();
+    shuffled.push(blocks[3].clone());
+    shuffled.insert(0, blocks[5].clone());
+    // The root names no block in the file at all.
+    let car = write_car(&[root()], &shuffled);
+    let (_, got) = read_all_ways(&car).unwrap();
+    assert_eq!(got.len(), 22);
+    let loaded = load_car(car, CarLimits::DEFAULT).unwrap();
+    assert_eq!(loaded.roots, [root()]);
+    assert_eq!(loaded.blocks.len(), 20);
+    for (cid, block) in &blocks {
+        assert_eq!(&loaded.blocks[cid][..], &block[..]);
+    }
+}
+
+#[test]
+fn interop_data_model_blocks() {
+    // Blocks from the shared data-model fixtures: the reader must compute
+    // exactly the CIDs the fixtures give.
+    let fixtures = interop::json("data-model/data-model-fixtures.json");
+    let mut blocks = Vec::new();
+    for f in fixtures.as_array().unwrap() {
+        let b64 = f["cbor_base64"].as_str().unwrap();
+        let bytes = atproto_core::data::json::from_str(&format!(r#"{{"$bytes":"{b64}"}}"#))
+            .unwrap()
+            .as_bytes()
+            .unwrap()
+            .clone();
+        let cid = Cid::try_from(f["cid"].as_str().unwrap()).unwrap();
+        blocks.push((cid, bytes.to_vec()));
+    }
+    assert!(!blocks.is_empty());
+    let car = write_car(&[blocks[0].0], &blocks);
+    let (_, got) = read_all_ways(&car).unwrap();
+    for ((cid, block), (got_cid, got_block)) in blocks.iter().zip(&got) {
+        assert_eq!(cid, got_cid);
+        assert_eq!(&block[..], &got_block[..]);
+        assert_eq!(dag_cbor_cid(block), *cid);
+    }
+}
+
+#[test]
+fn truncated_at_every_byte() {
+    let (car, blocks, starts) = small_car();
+    for cut in 0..car.len() {
+        let prefix = &car[..cut];
+        let result = read_all_ways(prefix);
+        if let Some(i) = starts.iter().position(|&s| s == cut) {
+            // A cut at a section boundary is a valid, shorter CAR.
+            let (_, got) = result.unwrap();
+            assert_eq!(got.len(), i, "cut at {cut}");
+            assert!(got.iter().zip(&blocks).all(|(g, b)| g.0 == b.0));
+        } else {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind(), &CarErrorKind::Truncated, "cut at {cut}");
+            let expected_offset = starts.iter().rev().find(|&&s| s <= cut).map_or(0, |&s| s);
+            assert_eq!(err.offset(), expected_offset as u64, "cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn wrong_block_hash() {
+    let (mut car, blocks, starts) = small_car();
+    // Flip the last byte of the second block.
+    let end = starts[2] - 1;
+    car[end] ^= 1;
+    let err = read_all_ways(&car).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::HashMismatch { cid: blocks[1].0 });
+    assert!(err.is_hash_mismatch());
+    // The offset is the block's first byte: after the 1-byte prefix and 36-byte CID.
+    assert_eq!(err.offset(), starts[1] as u64 + 1 + 36);
+    // A flipped digest byte in the CID is a mismatch too.
+    let (mut car, _, starts) = small_car();
+    car[starts[0] + 10] ^= 0x80;
+    assert!(read_all_ways(&car).unwrap_err().is_hash_mismatch());
+}
+
+#[test]
+fn reader_is_fused_after_an_error() {
+    let (mut car, _, starts) = small_car();
+    car[starts[1] + 5] ^= 1;
+    let mut r = CarReader::new(car.clone()).unwrap();
+    assert!(r.next().unwrap().is_ok());
+    assert!(r.next().unwrap().is_err());
+    assert!(r.next().is_none());
+    assert_eq!(r.next_block(), Ok(None));
+    let mut s = CarStreamReader::new(&car[..]).unwrap();
+    assert!(s.next().unwrap().is_ok());
+    assert!(s.next().unwrap().is_err());
+    assert!(s.next().is_none());
+}
+
+#[test]
+fn huge_length_prefix_fails_fast() {
+    let head = write_car(&[root()], &[]);
+    // u64::MAX as a 10-byte varint, then a tiny body.
+    let mut car = head.clone();
+    car.extend_from_slice(&[
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2,
+    ]);
+    assert_eq!(
+        kind(read_all_ways(&car)),
+        CarErrorKind::BlockTooLarge { len: u64::MAX }
+    );
+    // Limits raised to allow a 1 TiB block: the length is checked against
+    // what is left (slice) or read chunk by chunk (stream), never allocated.
+    let limits = CarLimits {
+        max_block_size: usize::MAX / 2,
+        max_total_size: u64::MAX,
+        ..CarLimits::DEFAULT
+    };
+    let mut car = head.clone();
+    car.extend_from_slice(&varint(1 << 40));
+    car.extend_from_slice(&[1, 0x71, 0x12, 0x20, 0, 0, 0]);
+    let err = read_slice_with(&car, limits).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::Truncated);
+    assert_eq!(err.offset(), head.len() as u64);
+    let err = read_stream_with(&car, 1 << 20, limits).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::Truncated);
+    // A huge header length.
+    let mut car = varint(u64::MAX >> 1);
+    car.push(0xa2);
+    assert_eq!(
+        kind(read_all_ways(&car)),
+        CarErrorKind::HeaderTooLarge { len: u64::MAX >> 1 }
+    );
+}
+
+#[test]
+fn bad_varints() {
+    let head = write_car(&[root()], &[]);
+    // 11 bytes.
+    let mut car = head.clone();
+    car.extend_from_slice(&[0x80; 10]);
+    car.push(0x01);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
+    // 10 bytes, but the last carries more than the 64th bit.
+    let mut car = head.clone();
+    car.extend_from_slice(&[0xff; 9]);
+    car.push(0x02);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
+    // Non-minimal: 0x85 0x00 is 5 in two bytes.
+    let mut car = head.clone();
+    car.extend_from_slice(&[0x85, 0x00, 1, 2, 3, 4, 5]);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::NonMinimalVarint);
+    let mut car = head;
+    car.extend_from_slice(&[0x85, 0x80, 0x00]);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::NonMinimalVarint);
+    // In the header prefix too.
+    assert_eq!(
+        kind(read_all_ways(&[0x80; 11])),
+        CarErrorKind::VarintOverflow
+    );
+}
+
+#[test]
+fn bad_headers() {
+    let roots = Value::Array(vec![Value::Link(root())]);
+    let cases: Vec<(Vec<u8>, HeaderError)> = vec![
+        (
+            header_bytes(&map(&[
+                ("roots", roots.clone()),
+                ("version", Value::Integer(2)),
+            ])),
+            HeaderError::UnsupportedVersion,
+        ),
+        (
+            // The CARv2 pragma.
+            header_bytes(&map(&[("version", Value::Integer(2))])),
+            HeaderError::UnsupportedVersion,
+        ),
+        (
+            header_bytes(&map(&[("roots", roots.clone()), ("version", "1".into())])),
+            HeaderError::UnsupportedVersion,
+        ),
+        (
+            header_bytes(&map(&[
+                ("roots", Value::Array(vec![])),
+                ("version", Value::Integer(1)),
+            ])),
+            HeaderError::NoRoots,
+        ),
+        (
+            header_bytes(&map(&[("version", Value::Integer(1))])),
+            HeaderError::MissingRoots,
+        ),
+        (
+            header_bytes(&map(&[("roots", roots.clone())])),
+            HeaderError::MissingVersion,
+        ),
+        (
+            header_bytes(&map(&[
+                ("roots", Value::Array(vec![Value::Integer(1)])),
+                ("version", Value::Integer(1)),
+            ])),
+            HeaderError::RootsNotCids,
+        ),
+        (
+            header_bytes(&map(&[
+                ("roots", Value::Link(root())),
+                ("version", Value::Integer(1)),
+            ])),
+            HeaderError::RootsNotCids,
+        ),
+        (
+            header_bytes(&map(&[
+                ("roots", roots.clone()),
+                ("version", Value::Integer(1)),
+                ("extra", Value::Null),
+            ])),
+            HeaderError::UnknownKey("extra".into()),
+        ),
+        (
+            header_bytes(&Value::Array(vec![roots.clone()])),
+            HeaderError::NotAMap,
+        ),
+        (vec![0x00], HeaderError::Empty),
+    ];
+    for (car, expected) in cases {
+        let err = read_all_ways(&car).unwrap_err();
+        assert_eq!(err.kind(), &CarErrorKind::BadHeader(expected), "{car:02x?}");
+    }
+    // Non-canonical CBOR: keys in the wrong order, and a non-shortest integer.
+    let good = header_bytes(&map(&[
+        ("roots", roots.clone()),
+        ("version", Value::Integer(1)),
+    ]));
+    let body = &good[1..];
+    let version_at = body.len() - 9;
+    let mut unsorted = vec![0xa2];
+    unsorted.extend_from_slice(&body[version_at..]);
+    unsorted.extend_from_slice(&body[1..version_at]);
+    let mut car = varint(unsorted.len() as u64);
+    car.extend_from_slice(&unsorted);
+    let mut long_int = good.clone();
+    long_int[0] += 1;
+    let last = long_int.len() - 1;
+    long_int[last] = 0x18;
+    long_int.push(0x01);
+    for car in [car, long_int] {
+        match read_all_ways(&car).unwrap_err().kind() {
+            CarErrorKind::BadHeader(HeaderError::Cbor(_)) => {}
+            other => panic!("expected a CBOR error, got {other:?}"),
+        }
+    }
+    // Header bytes followed by trailing bytes inside the declared length.
+    let mut trailing = good.clone();
+    trailing[0] += 1;
+    trailing.push(0xf6);
+    assert!(matches!(
+        kind(read_all_ways(&trailing)),
+        CarErrorKind::BadHeader(HeaderError::Cbor(_))
+    ));
+    assert_eq!(kind(read_all_ways(&[])), CarErrorKind::Truncated);
+}
+
+fn section(cid_bytes: &[u8], block: &[u8]) -> Vec<u8> {
+    let mut car = write_car(&[root()], &[]);
+    car.extend_from_slice(&varint((cid_bytes.len() + block.len()) as u64));
+    car.extend_from_slice(cid_bytes);
+    car.extend_from_slice(block);
+    car
+}
+
+#[test]
+fn unsupported_cids() {
+    let block = b"abc";
+    let sha512 = Cid::new_v1(0x71, Multihash::<64>::wrap(0x13, &[7; 64]).unwrap());
+    assert_eq!(
+        kind(read_all_ways(&section(&sha512.to_bytes(), block))),
+        CarErrorKind::UnsupportedHash(0x13)
+    );
+    let identity = Cid::new_v1(0x55, Multihash::<64>::wrap(0x00, block).unwrap());
+    assert_eq!(
+        kind(read_all_ways(&section(&identity.to_bytes(), block))),
+        CarErrorKind::UnsupportedHash(0)
+    );
+    let dag_pb = Cid::new_v1(0x70, *raw_cid(block).hash());
+    assert_eq!(
+        kind(read_all_ways(&section(&dag_pb.to_bytes(), block))),
+        CarErrorKind::UnsupportedCodec(0x70)
+    );
+    let v0 = Cid::new_v0(*raw_cid(block).hash()).unwrap();
+    assert!(matches!(
+        kind(read_all_ways(&section(&v0.to_bytes(), block))),
+        CarErrorKind::BadCid(_)
+    ));
+    let short_digest = Cid::new_v1(0x71, Multihash::<64>::wrap(0x12, &[1; 20]).unwrap());
+    assert!(matches!(
+        kind(read_all_ways(&section(&short_digest.to_bytes(), block))),
+        CarErrorKind::BadCid(_)
+    ));
+    let mut v2 = dag_cbor_cid(block).to_bytes();
+    v2[0] = 2;
+    assert!(matches!(
+        kind(read_all_ways(&section(&v2, block))),
+        CarErrorKind::BadCid(_)
+    ));
+    // A section shorter than its CID.
+    let cid = dag_cbor_cid(block).to_bytes();
+    assert!(matches!(
+        kind(read_all_ways(&section(&cid[..20], &[]))),
+        CarErrorKind::BadCid(_)
+    ));
+    // The error points at the CID.
+    let car = section(&sha512.to_bytes(), block);
+    let head = write_car(&[root()], &[]).len();
+    assert_eq!(read_slice(&car).unwrap_err().offset(), head as u64 + 1);
+}
+
+#[test]
+fn trailing_garbage() {
+    let (car, _, _) = small_car();
+    for garbage in [&[0x05][..], &[0x05, 1, 2], &[0x00], &[0xff], &[0x01, 0x01]] {
+        let mut bad = car.clone();
+        bad.extend_from_slice(garbage);
+        let err = read_all_ways(&bad).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                CarErrorKind::Truncated | CarErrorKind::BadCid(_)
+            ),
+            "{garbage:?}: {err}"
+        );
+        // Truncation points at the section, a bad CID at the CID.
+        let expected = car.len() + usize::from(!err.is_truncated());
+        assert_eq!(err.offset(), expected as u64);
+    }
+}
+
+#[test]
+fn limits() {
+    let (car, _, starts) = small_car();
+    let few = CarLimits {
+        max_blocks: 2,
+        ..CarLimits::DEFAULT
+    };
+    let err = read_slice_with(&car, few).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::TooManyBlocks);
+    assert_eq!(err.offset(), starts[2] as u64);
+    assert_eq!(
+        read_stream_with(&car, 3, few).unwrap_err().kind(),
+        &CarErrorKind::TooManyBlocks
+    );
+
+    let small_total = CarLimits {
+        max_total_size: car.len() as u64 - 1,
+        ..CarLimits::DEFAULT
+    };
+    assert_eq!(
+        read_slice_with(&car, small_total).unwrap_err().kind(),
+        &CarErrorKind::TotalTooLarge
+    );
+    let err = read_stream_with(&car, 5, small_total).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::TotalTooLarge);
+    assert_eq!(err.offset(), starts[2] as u64);
+    let exact = CarLimits {
+        max_total_size: car.len() as u64,
+        ..CarLimits::DEFAULT
+    };
+    assert!(read_slice_with(&car, exact).is_ok());
+    assert!(read_stream_with(&car, 5, exact).is_ok());
+
+    // Block size: a block one byte over is refused, exactly at the limit is fine.
+    let block = vec![7u8; 1000];
+    let cid = raw_cid(&block);
+    let car = write_car(&[cid], &[(cid, block)]);
+    let at = |n| CarLimits {
+        max_block_size: n,
+        ..CarLimits::DEFAULT
+    };
+    assert!(read_slice_with(&car, at(1000)).is_ok());
+    assert!(read_stream_with(&car, 64, at(1000)).is_ok());
+    assert_eq!(
+        read_slice_with(&car, at(999)).unwrap_err().kind(),
+        &CarErrorKind::BlockTooLarge { len: 1036 }
+    );
+    assert_eq!(
+        read_stream_with(&car, 64, at(999)).unwrap_err().kind(),
+        &CarErrorKind::BlockTooLarge { len: 1036 }
+    );
+    // Far over: refused from the length prefix alone.
+    assert_eq!(
+        read_slice_with(&car, at(10)).unwrap_err().kind(),
+        &CarErrorKind::BlockTooLarge { len: 1036 }
+    );
+
+    let tiny_header = CarLimits {
+        max_header_size: 10,
+        ..CarLimits::DEFAULT
+    };
+    assert!(matches!(
+        read_slice_with(&car, tiny_header).unwrap_err().kind(),
+        CarErrorKind::HeaderTooLarge { .. }
+    ));
+    assert_eq!(CarLimits::FIREHOSE.max_total_size, 2_000_000);
+}
+
+#[test]
+fn stream_io_errors() {
+    #[derive(Debug)]
+    struct Failing(usize);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let (car, _, _) = small_car();
+            let n = self.0.min(buf.len()).min(car.len());
+            buf[..n].copy_from_slice(&car[..n]);
+            self.0 = 0;
+            Ok(n)
+        }
+    }
+    let err = CarStreamReader::new(Failing(0)).unwrap_err();
+    assert!(matches!(err.kind(), CarErrorKind::Io(m) if m.contains("disk on fire")));
+    let (car, _, starts) = small_car();
+    let mut r = CarStreamReader::new(Failing(starts[1] + 3)).unwrap();
+    assert!(r.next_block().unwrap().is_some());
+    let err = r.next_block().unwrap_err();
+    assert!(matches!(err.kind(), CarErrorKind::Io(_)));
+    assert_eq!(err.offset(), starts[1] as u64 + 3);
+    assert!(car.len() > starts[1] + 3);
+}
+
+#[test]
+fn writer_refuses_no_roots() {
+    let err = CarWriter::new(Vec::new(), &[]).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::BadHeader(HeaderError::NoRoots));
+}
+
+#[test]
+fn writer_to_io_write() {
+    let blocks = random_blocks(11, 10, 50);
+    let mut file = std::io::Cursor::new(Vec::new());
+    let mut w = CarWriter::new(&mut file, &[root()]).unwrap();
+    for (cid, b) in &blocks {
+        w.write_block(cid, b).unwrap();
+    }
+    w.finish();
+    assert_eq!(file.into_inner(), write_car(&[root()], &blocks));
+}
+
+fn mutate(car: &[u8], edits: &[(usize, u8)], cut: usize) -> Vec<u8> {
+    let mut out = car.to_vec();
+    for &(at, b) in edits {
+        if !out.is_empty() {
+            let i = at % out.len();
+            out[i] = b;
+        }
+    }
+    out.truncate(cut % (out.len() + 1));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let slice = read_slice(&data);
+        let stream = read_stream(&data, 3);
+        prop_assert_eq!(slice, stream);
+    }
+
+    #[test]
+    fn mutated_cars_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in any::<usize>(),
+    ) {
+        let (car, _, _) = small_car();
+        let bad = mutate(&car, &edits, cut);
+        let slice = read_slice(&bad);
+        let stream = read_stream(&bad, 5);
+        prop_assert_eq!(slice, stream);
+    }
+
+    #[test]
+    fn any_blocks_round_trip(blocks in proptest::collection::vec(
+        proptest::collection::vec(any::<u8>(), 0..200), 0..20)
+    ) {
+        let blocks: Vec<(Cid, Vec<u8>)> =
+            blocks.into_iter().map(|b| (dag_cbor_cid(&b), b)).collect();
+        let car = write_car(&[root()], &blocks);
+        let (_, got) = read_slice(&car).unwrap();
+        prop_assert_eq!(got.len(), blocks.len());
+        for ((c, b), (gc, gb)) in blocks.iter().zip(&got) {
+            prop_assert_eq!(c, gc);
+            prop_assert_eq!(&b[..], &gb[..]);
+        }
+    }
+}
