@@ -159,11 +159,13 @@ impl CarReader {
     /// # Errors
     /// The first [`CarError`] met, as [`CarReader::next_block`].
     pub fn into_blocks(mut self) -> Result<BTreeMap<Cid, Bytes>, CarError> {
-        let mut blocks = BTreeMap::new();
-        while let Some((cid, block)) = self.next_block()? {
-            blocks.insert(cid, block);
+        // Collecting first lets the map sort once and build its nodes in
+        // bulk, several times faster than inserting block by block.
+        let mut blocks = Vec::new();
+        while let Some(block) = self.next_block()? {
+            blocks.push(block);
         }
-        Ok(blocks)
+        Ok(blocks.into_iter().collect())
     }
 }
 
