@@ -14,22 +14,24 @@ use sha2::{Digest, Sha256};
 const BLOCKS: usize = 100_000;
 const ROUNDS: usize = 20;
 
-fn best<F: FnMut()>(mut f: F) -> Duration {
-    (0..ROUNDS)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// The best of `ROUNDS` timings of `f`.
+fn best<F: FnMut() -> Result<()>>(mut f: F) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
 }
 
 fn mbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e6
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<()> {
     // Blocks of 90–110 bytes, distinct content, dag-cbor CIDs.
     let blocks: Vec<Vec<u8>> = (0..BLOCKS)
         .map(|i| {
@@ -55,26 +57,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let read = best(|| {
         let mut n = 0;
-        let mut reader = CarReader::new(car.clone()).unwrap_or_else(|e| panic!("{e}"));
-        while let Some((cid, block)) = reader.next_block().unwrap_or_else(|e| panic!("{e}")) {
+        let mut reader = CarReader::new(car.clone())?;
+        while let Some((cid, block)) = reader.next_block()? {
             black_box((cid, block));
             n += 1;
         }
         assert_eq!(n, BLOCKS);
-    });
+        Ok(())
+    })?;
     let stream = best(|| {
-        let reader = CarStreamReader::new(&car[..]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(reader.map(|b| black_box(b.is_ok())).count(), BLOCKS);
-    });
+        let mut n = 0;
+        for block in CarStreamReader::new(&car[..])? {
+            black_box(block?);
+            n += 1;
+        }
+        assert_eq!(n, BLOCKS);
+        Ok(())
+    })?;
     let load = best(|| {
-        let loaded = load_car(car.clone(), CarLimits::DEFAULT).unwrap_or_else(|e| panic!("{e}"));
-        black_box(loaded);
-    });
+        black_box(load_car(car.clone(), CarLimits::DEFAULT)?);
+        Ok(())
+    })?;
     let sha = best(|| {
         for b in &blocks {
             black_box(Sha256::digest(black_box(b)));
         }
-    });
+        Ok(())
+    })?;
 
     println!(
         "CAR: {} blocks, {} block bytes, {} CAR bytes (written in {:.1} ms)",

@@ -1,6 +1,6 @@
 //! CAR v1 reader and writer tests.
-
-use std::io::Read;
+// Test helpers may unwrap and panic: a failed assumption is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atproto_core::Cid;
 use atproto_core::cid::multihash::Multihash;
@@ -12,6 +12,12 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use crate::interop;
+
+/// What a reader produced: the roots and the blocks, or the first error.
+type Outcome = Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError>;
+
+/// Blocks to write: CID and bytes.
+type Blocks = Vec<(Cid, Vec<u8>)>;
 
 /// splitmix64: deterministic pseudo-random numbers without a dependency.
 struct Rng(u64);
@@ -58,14 +64,11 @@ fn write_car(roots: &[Cid], blocks: &[(Cid, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn read_slice(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_slice(car: &[u8]) -> Outcome {
     read_slice_with(car, CarLimits::DEFAULT)
 }
 
-fn read_slice_with(
-    car: &[u8],
-    limits: CarLimits,
-) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_slice_with(car: &[u8], limits: CarLimits) -> Outcome {
     let mut r = CarReader::with_limits(car.to_vec(), limits)?;
     let roots = r.roots().to_vec();
     let mut blocks = Vec::new();
@@ -81,7 +84,7 @@ struct Trickle<'a> {
     step: usize,
 }
 
-impl Read for Trickle<'_> {
+impl std::io::Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.step.min(buf.len()).min(self.data.len());
         buf[..n].copy_from_slice(&self.data[..n]);
@@ -90,11 +93,7 @@ impl Read for Trickle<'_> {
     }
 }
 
-fn read_stream_with(
-    car: &[u8],
-    step: usize,
-    limits: CarLimits,
-) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_stream_with(car: &[u8], step: usize, limits: CarLimits) -> Outcome {
     let mut r = CarStreamReader::with_limits(Trickle { data: car, step }, limits)?;
     let roots = r.roots().to_vec();
     let mut blocks = Vec::new();
@@ -105,12 +104,12 @@ fn read_stream_with(
     Ok((roots, blocks))
 }
 
-fn read_stream(car: &[u8], step: usize) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_stream(car: &[u8], step: usize) -> Outcome {
     read_stream_with(car, step, CarLimits::DEFAULT)
 }
 
 /// Every reader, on every input, gives the same answer.
-fn read_all_ways(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_all_ways(car: &[u8]) -> Outcome {
     let slice = read_slice(car);
     for step in [1, 7, 1 << 20] {
         assert_eq!(read_stream(car, step), slice, "stream step {step}");
@@ -121,7 +120,7 @@ fn read_all_ways(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> 
 }
 
 #[cfg(feature = "async")]
-fn read_async(car: &[u8]) -> Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError> {
+fn read_async(car: &[u8]) -> Outcome {
     use atproto_repo::car::AsyncCarReader;
     block_on(async {
         let mut r = AsyncCarReader::new(car).await?;
@@ -145,7 +144,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-fn kind(r: Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError>) -> CarErrorKind {
+fn kind(r: Outcome) -> CarErrorKind {
     r.unwrap_err().kind().clone()
 }
 
@@ -180,7 +179,7 @@ fn root() -> Cid {
 }
 
 /// A small valid CAR: three blocks, and the offsets where each section starts.
-fn small_car() -> (Vec<u8>, Vec<(Cid, Vec<u8>)>, Vec<usize>) {
+fn small_car() -> (Vec<u8>, Blocks, Vec<usize>) {
     let blocks = random_blocks(7, 3, 40);
     let mut w = CarWriter::new(Vec::new(), &[root()]).unwrap();
     let mut starts = Vec::new();
@@ -656,7 +655,7 @@ fn limits() {
 fn stream_io_errors() {
     #[derive(Debug)]
     struct Failing(usize);
-    impl Read for Failing {
+    impl std::io::Read for Failing {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             if self.0 == 0 {
                 return Err(std::io::Error::other("disk on fire"));

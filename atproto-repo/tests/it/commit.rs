@@ -1,4 +1,6 @@
 //! Signed commit tests.
+// Test helpers may unwrap and panic: a failed assumption is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 
