@@ -13,3 +13,13 @@ pub mod data;
 pub mod syntax;
 
 pub use cid::{self, Cid};
+
+// The types nearly every user needs, at the crate root.
+pub use crypto::{CryptoError, Curve, Keypair, PublicKey};
+pub use data::{BlobRef, CborError, JsonError, Limits, Value};
+#[cfg(feature = "std")]
+pub use syntax::TidGenerator;
+pub use syntax::{
+    AtIdentifier, AtUri, CidString, Datetime, Did, Handle, Language, Nsid, RecordKey, SyntaxError,
+    Tid, Uri,
+};

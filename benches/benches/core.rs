@@ -13,7 +13,9 @@ use std::hint::black_box;
 const BATCH: usize = 10_000;
 
 fn codec(c: &mut Criterion) {
-    let values: Vec<_> = (0..BATCH).map(|i| record_value(&format!("post {i}"))).collect();
+    let values: Vec<_> = (0..BATCH)
+        .map(|i| record_value(&format!("post {i}")))
+        .collect();
     let posts: Vec<_> = (0..BATCH).map(|i| post(&format!("post {i}"))).collect();
     let encoded: Vec<_> = (0..BATCH).map(|i| record(&format!("post {i}"))).collect();
 
@@ -84,7 +86,11 @@ fn crypto(c: &mut Criterion) {
             b.iter(|| black_box(key.sign(black_box(&message))))
         });
         g.bench_function(BenchmarkId::new("verify", curve), |b| {
-            b.iter(|| public.verify(black_box(&message), &sig).expect("valid signature"))
+            b.iter(|| {
+                public
+                    .verify(black_box(&message), &sig)
+                    .expect("valid signature")
+            })
         });
     }
     g.finish();

@@ -11,13 +11,16 @@ pub const CREATED_AT: &str = "2023-11-14T22:13:20.000Z";
 
 /// `tid(i)`: the TID of `((1_700_000_000_000_000 + i*1000) << 10) | 0`.
 pub fn tid(i: u64) -> Tid {
-    Tid::from_u64((1_700_000_000_000_000 + i * 1000) << 10).expect("workload TIDs are valid")
+    Tid::from_u64((1_700_000_000_000_000 + i * 1000) << 10)
 }
 
 /// The workload record `{"$type":"app.bsky.feed.post","text":text,"createdAt":…}` as a value.
 pub fn record_value(text: &str) -> Value {
     let mut map = BTreeMap::new();
-    map.insert("$type".to_owned(), Value::String("app.bsky.feed.post".to_owned()));
+    map.insert(
+        "$type".to_owned(),
+        Value::String("app.bsky.feed.post".to_owned()),
+    );
     map.insert("text".to_owned(), Value::String(text.to_owned()));
     map.insert("createdAt".to_owned(), Value::String(CREATED_AT.to_owned()));
     Value::Map(map)

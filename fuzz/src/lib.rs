@@ -13,8 +13,14 @@ where
 {
     if let Ok(parsed) = input.parse::<T>() {
         let printed = parsed.to_string();
-        assert_eq!(printed, input, "accepted value does not print back as given");
-        assert!(printed.parse::<T>().is_ok(), "printed value does not parse again");
+        assert_eq!(
+            printed, input,
+            "accepted value does not print back as given"
+        );
+        assert!(
+            printed.parse::<T>().is_ok(),
+            "printed value does not parse again"
+        );
     }
 }
 
@@ -22,7 +28,11 @@ where
 /// must re-encode to the very same bytes.
 pub fn cbor_round_trip(input: &[u8]) {
     if let Ok(value) = cbor::decode(input) {
-        assert_eq!(cbor::encode(&value), input, "accepted CBOR is not canonical");
+        assert_eq!(
+            cbor::encode(&value),
+            input,
+            "accepted CBOR is not canonical"
+        );
     }
 }
 
@@ -33,6 +43,9 @@ pub fn json_round_trip(input: &[u8]) {
         let again = json::from_str(&text).expect("printed JSON must parse again");
         assert_eq!(again, value, "JSON round trip changed the value");
         let bytes = cbor::encode(&value);
-        assert_eq!(cbor::decode(&bytes).expect("encoder output must decode"), value);
+        assert_eq!(
+            cbor::decode(&bytes).expect("encoder output must decode"),
+            value
+        );
     }
 }

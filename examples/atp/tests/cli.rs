@@ -1,5 +1,7 @@
 //! The `atp` output contract, checked by running the binary the way scripts do.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use std::io::Write;
@@ -9,8 +11,14 @@ use std::process::{Command, Output, Stdio};
 fn vectors() -> PathBuf {
     let dir = std::env::var_os("ATPROTO_INTEROP_TESTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop-tests"));
-    assert!(dir.is_dir(), "interop vectors not found at {}", dir.display());
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop-tests")
+        });
+    assert!(
+        dir.is_dir(),
+        "interop vectors not found at {}",
+        dir.display()
+    );
     dir
 }
 
@@ -22,7 +30,12 @@ fn atp(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("atp starts");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("stdin written");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("stdin written");
     child.wait_with_output().expect("atp finishes")
 }
 
@@ -48,30 +61,47 @@ fn syntax_stdin_matches_vectors() {
     ];
     let mut total = 0;
     for (prefix, kind) in kinds {
-        for (suffix, want_valid) in [("syntax_valid", true), ("syntax_invalid", false), ("parse_invalid", false)] {
+        for (suffix, want_valid) in [
+            ("syntax_valid", true),
+            ("syntax_invalid", false),
+            ("parse_invalid", false),
+        ] {
             let path = vectors().join(format!("syntax/{prefix}_{suffix}.txt"));
             if suffix == "parse_invalid" && !path.exists() {
                 continue;
             }
             let text = std::fs::read_to_string(&path).expect("vector file");
-            let cases: Vec<&str> = text.split('\n').filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+            let cases: Vec<&str> = text
+                .split('\n')
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect();
             let input: String = cases.iter().map(|c| format!("{c}\n")).collect();
             let out = atp(&["syntax", kind, "--stdin"], input.as_bytes());
             assert!(out.status.success(), "--stdin exits 0");
             let verdicts: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
-            assert_eq!(verdicts.len(), cases.len(), "{prefix}_{suffix}: one line per case");
+            assert_eq!(
+                verdicts.len(),
+                cases.len(),
+                "{prefix}_{suffix}: one line per case"
+            );
             for (case, verdict) in cases.iter().zip(&verdicts) {
                 if want_valid {
                     assert_eq!(verdict, "valid", "{kind} {case:?}");
                 } else {
-                    assert!(verdict.starts_with("invalid: "), "{kind} {case:?} gave {verdict:?}");
+                    assert!(
+                        verdict.starts_with("invalid: "),
+                        "{kind} {case:?} gave {verdict:?}"
+                    );
                 }
             }
             total += cases.len();
         }
     }
     println!("atp syntax --stdin: {total} cases");
-    assert!(total > 500, "expected the full syntax vector set, ran {total}");
+    assert!(
+        total > 500,
+        "expected the full syntax vector set, ran {total}"
+    );
 }
 
 #[test]
@@ -87,19 +117,23 @@ fn syntax_single_value_exit_codes() {
 /// `from-json`, `to-json` and `cid` reproduce the data-model fixtures exactly.
 #[test]
 fn cbor_commands_match_fixtures() {
-    let text = std::fs::read_to_string(vectors().join("data-model/data-model-fixtures.json")).expect("fixtures");
+    let text = std::fs::read_to_string(vectors().join("data-model/data-model-fixtures.json"))
+        .expect("fixtures");
     let fixtures: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let fixtures = fixtures.as_array().expect("array");
     for f in fixtures {
         let json = serde_json::to_vec(&f["json"]).expect("JSON");
         let cbor = atp(&["cbor", "from-json"], &json);
         assert!(cbor.status.success());
-        let expected = STANDARD_NO_PAD.decode(f["cbor_base64"].as_str().expect("string")).expect("base64");
+        let expected = STANDARD_NO_PAD
+            .decode(f["cbor_base64"].as_str().expect("string"))
+            .expect("base64");
         assert_eq!(cbor.stdout, expected, "from-json bytes");
 
         let back = atp(&["cbor", "to-json"], &cbor.stdout);
         assert!(back.status.success());
-        let back: serde_json::Value = serde_json::from_slice(&back.stdout).expect("to-json prints JSON");
+        let back: serde_json::Value =
+            serde_json::from_slice(&back.stdout).expect("to-json prints JSON");
         assert_eq!(back, f["json"]);
 
         let cid = atp(&["cbor", "cid"], &json);
@@ -113,13 +147,20 @@ fn cbor_commands_match_fixtures() {
 
 #[test]
 fn key_commands() {
-    let text = std::fs::read_to_string(vectors().join("crypto/w3c_didkey_K256.json")).expect("vectors");
+    let text =
+        std::fs::read_to_string(vectors().join("crypto/w3c_didkey_K256.json")).expect("vectors");
     let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     for case in cases.as_array().expect("array") {
         let hex = case["privateKeyBytesHex"].as_str().expect("hex");
-        let out = atp(&["key", "did-key", "--curve", "k256", "--private-hex", hex], b"");
+        let out = atp(
+            &["key", "did-key", "--curve", "k256", "--private-hex", hex],
+            b"",
+        );
         assert!(out.status.success());
-        assert_eq!(stdout(&out).trim_end(), case["publicDidKey"].as_str().expect("did"));
+        assert_eq!(
+            stdout(&out).trim_end(),
+            case["publicDidKey"].as_str().expect("did")
+        );
     }
     for (curve, prefix) in [("k256", "did:key:zQ3s"), ("p256", "did:key:zDnae")] {
         let out = atp(&["key", "generate", "--curve", curve], b"");
@@ -129,7 +170,17 @@ fn key_commands() {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].len(), 64);
         assert!(lines[1].starts_with(prefix), "{}", lines[1]);
-        let again = atp(&["key", "did-key", "--curve", curve, "--private-hex", lines[0]], b"");
+        let again = atp(
+            &[
+                "key",
+                "did-key",
+                "--curve",
+                curve,
+                "--private-hex",
+                lines[0],
+            ],
+            b"",
+        );
         assert_eq!(stdout(&again).trim_end(), lines[1]);
     }
 }
