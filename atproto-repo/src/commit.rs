@@ -35,6 +35,9 @@
 //!   so decode → encode reproduces the bytes and a signature made over them
 //!   still verifies (indigo drops such fields; the TypeScript implementation
 //!   keeps them in the signed bytes, which is what this follows).
+//! - `version` is not a field: it can only be 3, so it is the constant
+//!   [`COMMIT_VERSION`] (see [`Commit::version`]), written on encode and
+//!   required on decode.
 //! - The signature's length is not checked on decode; [`Commit::verify`]
 //!   refuses anything but a 64-byte low-S `r‖s`.
 

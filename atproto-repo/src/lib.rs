@@ -12,6 +12,8 @@ pub mod car;
 pub mod commit;
 pub mod mst;
 
+#[cfg(feature = "async")]
+pub use car::AsyncCarReader;
 #[cfg(feature = "std")]
 pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};

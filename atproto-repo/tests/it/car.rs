@@ -745,3 +745,69 @@ proptest! {
         }
     }
 }
+
+/// An async reader that is not ready every other poll and hands out at most
+/// `step` bytes at a time.
+#[cfg(feature = "async")]
+struct Hesitant<'a> {
+    data: &'a [u8],
+    step: usize,
+    ready: bool,
+}
+
+#[cfg(feature = "async")]
+impl futures_io::AsyncRead for Hesitant<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.ready = !self.ready;
+        if !self.ready {
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        std::task::Poll::Ready(Ok(n))
+    }
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn async_reader_with_pending_source() {
+    use atproto_repo::car::AsyncCarReader;
+    let blocks = random_blocks(21, 50, 3000);
+    let car = write_car(&[root()], &blocks);
+    for step in [1, 13, 100_000] {
+        let got: Vec<(Cid, Bytes)> = block_on(async {
+            let source = Hesitant {
+                data: &car,
+                step,
+                ready: false,
+            };
+            let mut r = AsyncCarReader::new(source).await.unwrap();
+            assert_eq!(r.roots(), [root()]);
+            let mut got = Vec::new();
+            while let Some(b) = r.next_block().await.unwrap() {
+                got.push(b);
+            }
+            assert_eq!(r.offset(), car.len() as u64);
+            got
+        });
+        assert_eq!(got.len(), blocks.len());
+        for ((c, b), (gc, gb)) in blocks.iter().zip(&got) {
+            assert_eq!(c, gc);
+            assert_eq!(&b[..], &gb[..]);
+        }
+    }
+    // Truncated and corrupted input through the async path.
+    let (mut small, _, starts) = small_car();
+    assert_eq!(
+        kind(read_async(&small[..small.len() - 1])),
+        CarErrorKind::Truncated
+    );
+    small[starts[1] - 1] ^= 1;
+    assert!(read_async(&small).unwrap_err().is_hash_mismatch());
+}
