@@ -9,3 +9,6 @@ extern crate std;
 
 pub mod block_store;
 pub mod mst;
+
+pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
+pub use mst::{DiffOp, Mst, MstError};
