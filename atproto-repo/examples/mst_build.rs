@@ -3,6 +3,8 @@
 //! writes (insert or delete one key, then the new root) on S(100,000).
 //!
 //! `cargo run --release -p atproto-repo --example mst_build`
+// A measuring tool over fixed inputs: any failure is a bug to see at once.
+#![allow(clippy::expect_used)]
 
 use std::time::Instant;
 
@@ -67,6 +69,27 @@ fn build(kv: &[(String, Cid)]) -> (Mst, Cid) {
 }
 
 fn main() {
+    // `mst_build R 100000` runs one build workload only (for profiling).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [name, n] = args.as_slice() {
+        let n: u64 = n.parse().expect("N");
+        let kv = if name == "S" {
+            s_workload(n)
+        } else {
+            r_workload(n)
+        };
+        let t = Instant::now();
+        let mut root = None;
+        for _ in 0..20 {
+            root = Some(build(&kv).1);
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / 20.0;
+        println!(
+            "{name}({n}) build: {ms:8.2} ms (mean of 20)  root {}",
+            root.expect("root")
+        );
+        return;
+    }
     for (name, n, kv) in [
         ("S", 10_000, s_workload(10_000)),
         ("S", 100_000, s_workload(100_000)),

@@ -21,7 +21,7 @@ pub enum MstError {
         reason: &'static str,
     },
     /// A node's bytes are not the canonical DAG-CBOR of a well-formed node.
-    #[error("malformed MST node{}: byte {offset}: {reason}", InNode(.cid.as_ref()))]
+    #[error("malformed MST node{}: byte {offset}: {reason}", InNode(.cid.as_deref()))]
     MalformedNode {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -31,7 +31,7 @@ pub enum MstError {
         reason: &'static str,
     },
     /// A node holds more entries than [`MAX_NODE_ENTRIES`](super::MAX_NODE_ENTRIES).
-    #[error("MST node{} has {count} entries; the limit is {max}", InNode(.cid.as_ref()))]
+    #[error("MST node{} has {count} entries; the limit is {max}", InNode(.cid.as_deref()))]
     TooManyEntries {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -77,7 +77,7 @@ pub enum MstError {
 }
 
 /// Formats " <cid>" when a CID is known.
-struct InNode<'a>(Option<&'a Box<Cid>>);
+struct InNode<'a>(Option<&'a Cid>);
 
 impl fmt::Display for InNode<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

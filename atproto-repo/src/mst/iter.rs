@@ -141,7 +141,7 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
                 };
                 let child = match n.gap(g) {
                     Link::Empty => return Ok(()),
-                    Link::Node(c) => NodeRef::Borrowed(&**c),
+                    Link::Node(c) => NodeRef::Borrowed(c),
                     Link::Stub(cid) => {
                         let layer = child_layer(n)?;
                         let (c, _) =

@@ -547,6 +547,9 @@ pub struct Mst<S = MemoryBlockStore> {
     pub(crate) root: Node,
     pub(crate) store: S,
     scratch: Vec<u8>,
+    /// Whether nodes may still be in the store only; trees built in memory
+    /// skip the loading pass before each mutation.
+    lazy: bool,
 }
 
 impl Mst<MemoryBlockStore> {
@@ -569,6 +572,7 @@ impl<S: BlockStore> Mst<S> {
             root: Node::new(0),
             store,
             scratch: Vec::new(),
+            lazy: false,
         }
     }
 
@@ -582,6 +586,7 @@ impl<S: BlockStore> Mst<S> {
             root: node,
             store,
             scratch: Vec::new(),
+            lazy: true,
         })
     }
 
@@ -626,7 +631,9 @@ impl<S: BlockStore> Mst<S> {
             });
         }
         let height = key_height(key.as_bytes());
-        self.root.load_path(key, None, None, &self.store)?;
+        if self.lazy {
+            self.root.load_path(key, None, None, &self.store)?;
+        }
         if self.root.is_empty() {
             self.root.layer = height;
         }
@@ -645,7 +652,9 @@ impl<S: BlockStore> Mst<S> {
         if height > self.root.layer {
             return Ok(None);
         }
-        self.root.load_remove_path(key, None, None, &self.store)?;
+        if self.lazy {
+            self.root.load_remove_path(key, None, None, &self.store)?;
+        }
         let removed = self.root.remove(key, height)?;
         while self.root.entries.is_empty() {
             let Some(layer) = self.root.layer.checked_sub(1) else {
