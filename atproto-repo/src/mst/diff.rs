@@ -51,6 +51,18 @@ impl DiffOp {
     }
 }
 
+/// Whether both walkers stand on subtrees with the same known CID.
+fn same_subtree<S, T>(a: &Walker<'_, S>, b: &Walker<'_, T>) -> bool
+where
+    S: BlockStore + ?Sized,
+    T: BlockStore + ?Sized,
+{
+    match (a.subtree_cid(), b.subtree_cid()) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
 enum Step {
     Done,
     Delete,
@@ -92,8 +104,8 @@ impl<S: BlockStore> Mst<S> {
                     Ordering::Greater => Step::Create,
                     Ordering::Equal => Step::Same { updated: va != vb },
                 },
-                (Pos::Subtree(ca, la), Pos::Subtree(cb, lb)) => {
-                    if la == lb && ca.is_some() && ca == cb {
+                (Pos::Subtree(la), Pos::Subtree(lb)) => {
+                    if la == lb && same_subtree(&a, &b) {
                         Step::SkipBoth
                     } else if la > lb {
                         Step::DescendOld

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 
 use super::MstError;
+use super::repr::ValueCid;
 use super::tree::{Link, Mst, Node, child_layer, load_node};
 use crate::block_store::BlockStore;
 
@@ -43,8 +44,9 @@ struct Frame<'a> {
 /// Where a walker stands.
 pub(crate) enum Pos<'w> {
     End,
-    Leaf(&'w str, &'w Cid),
-    Subtree(Option<&'w Cid>, u8),
+    Leaf(&'w str, &'w ValueCid),
+    /// A non-empty subtree, with its layer.
+    Subtree(u8),
 }
 
 /// An in-order cursor over a tree that can step into or over subtrees.
@@ -89,11 +91,15 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
             let e = &node.entries[top.pos / 2];
             Pos::Leaf(&e.key, &e.value)
         } else {
-            Pos::Subtree(
-                node.gap(top.pos / 2).known_cid(),
-                node.layer.saturating_sub(1),
-            )
+            Pos::Subtree(node.layer.saturating_sub(1))
         }
+    }
+
+    /// The CID of the subtree the walker stands on, if known without
+    /// hashing (call after `peek` gave a subtree).
+    pub(crate) fn subtree_cid(&self) -> Option<Cid> {
+        let top = self.stack.last()?;
+        top.node.node().gap(top.pos / 2).known_cid()
     }
 
     /// Takes the leaf the walker stands on (call after `peek` gave a leaf).
@@ -105,11 +111,11 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
             NodeRef::Borrowed(n) => {
                 let n: &'a Node = n;
                 let e = n.entries.get(i)?;
-                Some((Cow::Borrowed(&*e.key), e.value))
+                Some((Cow::Borrowed(&*e.key), e.value.to_cid()))
             }
             NodeRef::Owned(n) => {
                 let e = n.entries.get(i)?;
-                Some((Cow::Owned(String::from(&*e.key)), e.value))
+                Some((Cow::Owned(String::from(&*e.key)), e.value.to_cid()))
             }
         }
     }
@@ -191,7 +197,10 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
                 return Ok(());
             };
             let node = top.node.node();
-            match node.entries.binary_search_by(|e| (*e.key).cmp(start)) {
+            match node
+                .entries
+                .binary_search_by(|e| e.key.bytes().cmp(start.as_bytes()))
+            {
                 Ok(i) => {
                     top.pos = if inclusive { 2 * i + 1 } else { 2 * i + 2 };
                     return Ok(());

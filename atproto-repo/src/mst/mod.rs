@@ -34,6 +34,7 @@ mod error;
 mod iter;
 mod key;
 mod node;
+mod repr;
 mod tree;
 
 pub use diff::DiffOp;

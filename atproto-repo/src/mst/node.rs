@@ -174,10 +174,21 @@ pub fn node_cid(bytes: &[u8]) -> Cid {
 }
 
 pub(crate) fn cid_from_digest(digest: &[u8]) -> Cid {
-    // A 32-byte digest always fits the 64-byte multihash; the fallback arm
-    // is unreachable.
+    cid_from_codec_digest(DAG_CBOR, digest)
+}
+
+pub(crate) fn cid_from_codec_digest(codec: u64, digest: &[u8]) -> Cid {
+    // A 32-byte digest always fits the 64-byte multihash; the fallback is
+    // unreachable.
     let mh = Multihash::wrap(SHA2_256, digest).unwrap_or_default();
-    Cid::new_v1(DAG_CBOR, mh)
+    Cid::new_v1(codec, mh)
+}
+
+/// Writes the CID of a node (CIDv1, dag-cbor, sha2-256) from its digest.
+#[inline]
+pub(crate) fn write_node_link(out: &mut Vec<u8>, digest: &[u8; 32]) {
+    out.extend_from_slice(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, 0x71, 0x12, 0x20]);
+    out.extend_from_slice(digest);
 }
 
 const MAJOR_UINT: u8 = 0;
@@ -264,14 +275,16 @@ pub(crate) fn write_node_head(out: &mut Vec<u8>, entries: usize) {
 }
 
 /// Writes one entry, compressing `key` against the previous entry's key.
+fn write_entry(out: &mut Vec<u8>, prev: &[u8], key: &[u8], value: &Cid, right: Option<&Cid>) {
+    write_entry_start(out, prev, key);
+    write_nullable_cid(out, right);
+    write_entry_value_key(out);
+    write_cid(out, value);
+}
+
+/// Writes an entry up to its `t` link: the map head, `k`, `p` and `"t"`.
 #[inline]
-pub(crate) fn write_entry(
-    out: &mut Vec<u8>,
-    prev: &[u8],
-    key: &[u8],
-    value: &Cid,
-    right: Option<&Cid>,
-) {
+pub(crate) fn write_entry_start(out: &mut Vec<u8>, prev: &[u8], key: &[u8]) {
     let p = common_prefix_len(prev, key);
     out.extend_from_slice(&[0xa4, 0x61, b'k']);
     write_head(out, MAJOR_BYTES, (key.len() - p) as u64);
@@ -279,16 +292,30 @@ pub(crate) fn write_entry(
     out.extend_from_slice(&[0x61, b'p']);
     write_head(out, MAJOR_UINT, p as u64);
     out.extend_from_slice(&[0x61, b't']);
-    write_nullable_cid(out, right);
+}
+
+/// Writes the map key `"v"`; the value CID follows.
+#[inline]
+pub(crate) fn write_entry_value_key(out: &mut Vec<u8>) {
     out.extend_from_slice(&[0x61, b'v']);
-    write_cid(out, value);
+}
+
+/// Writes `null`.
+#[inline]
+pub(crate) fn write_null(out: &mut Vec<u8>) {
+    out.push(CBOR_NULL);
 }
 
 /// Writes the end of a node: `"l"` and the left subtree link.
-#[inline]
-pub(crate) fn write_node_tail(out: &mut Vec<u8>, left: Option<&Cid>) {
-    out.extend_from_slice(&[0x61, b'l']);
+fn write_node_tail(out: &mut Vec<u8>, left: Option<&Cid>) {
+    write_node_tail_key(out);
     write_nullable_cid(out, left);
+}
+
+/// Writes the map key `"l"`; the left link follows.
+#[inline]
+pub(crate) fn write_node_tail_key(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0x61, b'l']);
 }
 
 struct Reader<'a> {

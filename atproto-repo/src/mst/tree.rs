@@ -12,8 +12,10 @@ use sha2::{Digest, Sha256};
 use super::MstError;
 use super::key::{key_height, validate_key};
 use super::node::{
-    DAG_CBOR, NodeData, SHA2_256, cid_from_digest, write_entry, write_node_head, write_node_tail,
+    DAG_CBOR, NodeData, SHA2_256, cid_from_digest, write_cid, write_entry_start,
+    write_entry_value_key, write_node_head, write_node_link, write_node_tail_key, write_null,
 };
+use super::repr::{Key, ValueCid};
 use crate::block_store::{BlockStore, MemoryBlockStore};
 
 /// A link from a node to a subtree one layer down.
@@ -48,23 +50,30 @@ impl Link {
         }
     }
 
-    /// The CID the link encodes to; in-memory nodes must have been hashed.
-    fn cid(&self) -> Result<Option<&Cid>, MstError> {
+    /// Writes the link as DAG-CBOR; in-memory nodes must have been hashed.
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), MstError> {
         match self {
-            Link::Empty => Ok(None),
-            Link::Stub(cid) => Ok(Some(cid)),
-            Link::Node(n) => n.cid.as_ref().map(Some).ok_or(MstError::Internal(
-                "child node not hashed before its parent",
-            )),
+            Link::Empty => write_null(out),
+            Link::Stub(cid) => write_cid(out, cid),
+            Link::Node(n) => match &n.cid {
+                Some(digest) => write_node_link(out, digest),
+                None => {
+                    return Err(MstError::Internal(
+                        "child node not hashed before its parent",
+                    ));
+                }
+            },
         }
+        Ok(())
     }
 
     /// The CID if it is known without hashing.
-    pub(crate) fn known_cid(&self) -> Option<&Cid> {
+    pub(crate) fn known_cid(&self) -> Option<Cid> {
         match self {
             Link::Empty => None,
-            Link::Stub(cid) => Some(cid),
-            Link::Node(n) => n.cid.as_ref(),
+            Link::Stub(cid) => Some(**cid),
+            Link::Node(n) => n.cid.as_ref().map(|d| cid_from_digest(d)),
         }
     }
 }
@@ -72,8 +81,8 @@ impl Link {
 /// One key of a node, its value, and the subtree after it.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) key: Box<str>,
-    pub(crate) value: Cid,
+    pub(crate) key: Key,
+    pub(crate) value: ValueCid,
     pub(crate) right: Link,
 }
 
@@ -84,8 +93,9 @@ pub(crate) struct Node {
     pub(crate) layer: u8,
     pub(crate) left: Link,
     pub(crate) entries: Vec<Entry>,
-    /// The node's CID, or `None` when it changed since it was last hashed.
-    pub(crate) cid: Option<Cid>,
+    /// The SHA-256 digest of the node's encoding (its CID is dag-cbor
+    /// CIDv1 over it), or `None` when it changed since it was last hashed.
+    pub(crate) cid: Option<[u8; 32]>,
     /// Whether the node's block has been written (or came from the store).
     stored: bool,
 }
@@ -127,22 +137,26 @@ impl Node {
     }
 
     fn search(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| (*e.key).cmp(key))
+        let key = key.as_bytes();
+        self.entries.binary_search_by(|e| e.key.bytes().cmp(key))
     }
 
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), MstError> {
         write_node_head(out, self.entries.len());
         let mut prev: &[u8] = &[];
         for e in &self.entries {
-            write_entry(out, prev, e.key.as_bytes(), &e.value, e.right.cid()?);
-            prev = e.key.as_bytes();
+            write_entry_start(out, prev, e.key.bytes());
+            e.right.write(out)?;
+            write_entry_value_key(out);
+            e.value.write(out);
+            prev = e.key.bytes();
         }
-        write_node_tail(out, self.left.cid()?);
-        Ok(())
+        write_node_tail_key(out);
+        self.left.write(out)
     }
 
-    /// The node's CID, hashing it and any changed descendants first.
-    fn compute_cid(&mut self, buf: &mut Vec<u8>) -> Result<Cid, MstError> {
+    /// The node's digest, hashing it and any changed descendants first.
+    fn compute_cid(&mut self, buf: &mut Vec<u8>) -> Result<[u8; 32], MstError> {
         if let Some(cid) = self.cid {
             return Ok(cid);
         }
@@ -156,9 +170,9 @@ impl Node {
         }
         buf.clear();
         self.encode(buf)?;
-        let cid = cid_from_digest(&Sha256::digest(buf.as_slice()));
-        self.cid = Some(cid);
-        Ok(cid)
+        let digest: [u8; 32] = Sha256::digest(buf.as_slice()).into();
+        self.cid = Some(digest);
+        Ok(digest)
     }
 
     /// Writes this node and its changed descendants into `store`.
@@ -168,8 +182,8 @@ impl Node {
         buf: &mut Vec<u8>,
     ) -> Result<Cid, MstError> {
         if self.stored {
-            if let Some(cid) = self.cid {
-                return Ok(cid);
+            if let Some(digest) = &self.cid {
+                return Ok(cid_from_digest(digest));
             }
         }
         if let Link::Node(n) = &mut self.left {
@@ -182,28 +196,36 @@ impl Node {
         }
         buf.clear();
         self.encode(buf)?;
-        let cid = match self.cid {
-            Some(cid) => cid,
-            None => cid_from_digest(&Sha256::digest(buf.as_slice())),
+        let digest: [u8; 32] = match self.cid {
+            Some(digest) => digest,
+            None => Sha256::digest(buf.as_slice()).into(),
         };
+        let cid = cid_from_digest(&digest);
         store.put(cid, Bytes::copy_from_slice(buf))?;
-        self.cid = Some(cid);
+        self.cid = Some(digest);
         self.stored = true;
         Ok(cid)
     }
 
     // ---- mutation (every node on the path is already in memory) ----
 
-    fn insert(&mut self, key: &str, height: u8, value: Cid) -> Result<Option<Cid>, MstError> {
+    /// Inserts or updates `key`; returns the previous value and whether the
+    /// tree changed.
+    fn insert(
+        &mut self,
+        key: &str,
+        height: u8,
+        value: ValueCid,
+    ) -> Result<(Option<ValueCid>, bool), MstError> {
         match self.search(key) {
             Ok(i) => {
                 let e = &mut self.entries[i];
-                let old = e.value;
-                if old != value {
-                    e.value = value;
-                    self.touch();
+                if e.value == value {
+                    return Ok((Some(value), false));
                 }
-                Ok(Some(old))
+                let old = mem::replace(&mut e.value, value);
+                self.touch();
+                Ok((Some(old), true))
             }
             Err(g) if self.layer == height => {
                 let (l, r) = split(mem::take(self.gap_mut(g)), key)?;
@@ -211,13 +233,13 @@ impl Node {
                 self.entries.insert(
                     g,
                     Entry {
-                        key: key.into(),
+                        key: Key::new(key),
                         value,
                         right: r,
                     },
                 );
                 self.touch();
-                Ok(None)
+                Ok((None, true))
             }
             Err(g) => {
                 let child_layer = self.layer - 1;
@@ -228,16 +250,16 @@ impl Node {
                 let Link::Node(child) = link else {
                     return Err(MstError::Internal("insert path not loaded"));
                 };
-                let old = child.insert(key, height, value)?;
-                if old != Some(value) {
+                let (old, changed) = child.insert(key, height, value)?;
+                if changed {
                     self.touch();
                 }
-                Ok(old)
+                Ok((old, changed))
             }
         }
     }
 
-    fn remove(&mut self, key: &str, height: u8) -> Result<Option<Cid>, MstError> {
+    fn remove(&mut self, key: &str, height: u8) -> Result<Option<ValueCid>, MstError> {
         match self.search(key) {
             Ok(i) => {
                 let e = self.entries.remove(i);
@@ -515,6 +537,8 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
             ));
         }
     }
+    let mut digest = [0u8; 32];
+    digest.copy_from_slice(mh.digest());
     let node = Node {
         layer,
         left: Link::from_cid(data.left),
@@ -522,12 +546,12 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
             .entries
             .into_iter()
             .map(|e| Entry {
-                key: e.key.into_boxed_str(),
-                value: e.value,
+                key: Key::from_string(e.key),
+                value: ValueCid::new(&e.value),
                 right: Link::from_cid(e.right),
             })
             .collect(),
-        cid: Some(*cid),
+        cid: Some(digest),
         stored: true,
     };
     Ok((node, bytes))
@@ -642,7 +666,8 @@ impl<S: BlockStore> Mst<S> {
             let old = mem::replace(&mut self.root, Node::new(layer));
             self.root.left = Link::Node(Box::new(old));
         }
-        self.root.insert(key, height, value)
+        let (old, _) = self.root.insert(key, height, ValueCid::new(&value))?;
+        Ok(old.map(|v| v.to_cid()))
     }
 
     /// Removes `key`, returning its value.
@@ -655,7 +680,7 @@ impl<S: BlockStore> Mst<S> {
         if self.lazy {
             self.root.load_remove_path(key, None, None, &self.store)?;
         }
-        let removed = self.root.remove(key, height)?;
+        let removed = self.root.remove(key, height)?.map(|v| v.to_cid());
         while self.root.entries.is_empty() {
             let Some(layer) = self.root.layer.checked_sub(1) else {
                 break;
@@ -672,7 +697,7 @@ impl<S: BlockStore> Mst<S> {
 
     /// The root CID, re-hashing only the nodes changed since the last call.
     pub fn root_cid(&mut self) -> Result<Cid, MstError> {
-        self.root.compute_cid(&mut self.scratch)
+        Ok(cid_from_digest(&self.root.compute_cid(&mut self.scratch)?))
     }
 
     /// Writes every node created or changed since the last write into
@@ -705,7 +730,7 @@ impl<S: BlockStore> Mst<S> {
             None,
             &self.store,
             &mut |node, bytes| {
-                let cid = node.cid.ok_or(MstError::Internal("node not hashed"))?;
+                let cid = cid_from_digest(&node.cid.ok_or(MstError::Internal("node not hashed"))?);
                 let block = match bytes {
                     Some(bytes) => bytes.clone(),
                     None => {
@@ -741,7 +766,7 @@ fn get_in<S: BlockStore + ?Sized>(
     store: &S,
 ) -> Result<Option<Cid>, MstError> {
     let g = match node.search(key) {
-        Ok(i) => return Ok(Some(node.entries[i].value)),
+        Ok(i) => return Ok(Some(node.entries[i].value.to_cid())),
         Err(g) => g,
     };
     let (clo, chi) = gap_bounds(node, g, lo, hi);
