@@ -34,6 +34,7 @@ mod error;
 mod iter;
 mod key;
 mod node;
+mod proof;
 mod repr;
 mod tree;
 

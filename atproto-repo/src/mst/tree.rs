@@ -136,12 +136,12 @@ impl Node {
         }
     }
 
-    fn search(&self, key: &str) -> Result<usize, usize> {
+    pub(crate) fn search(&self, key: &str) -> Result<usize, usize> {
         let key = key.as_bytes();
         self.entries.binary_search_by(|e| e.key.bytes().cmp(key))
     }
 
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), MstError> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), MstError> {
         write_node_head(out, self.entries.len());
         let mut prev: &[u8] = &[];
         for e in &self.entries {
@@ -376,7 +376,7 @@ fn load_edge<S: BlockStore + ?Sized>(
 }
 
 /// The subtree link at gap `g` with the key range it must hold.
-fn gap_parts<'a>(
+pub(crate) fn gap_parts<'a>(
     left: &'a mut Link,
     entries: &'a mut [Entry],
     g: usize,
@@ -399,7 +399,7 @@ fn gap_parts<'a>(
 }
 
 /// Replaces a stub by its node, loaded and checked, and returns the node.
-fn resolve<'n, S: BlockStore + ?Sized>(
+pub(crate) fn resolve<'n, S: BlockStore + ?Sized>(
     link: &'n mut Link,
     layer: u8,
     lo: Option<&str>,
@@ -570,7 +570,7 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
 pub struct Mst<S = MemoryBlockStore> {
     pub(crate) root: Node,
     pub(crate) store: S,
-    scratch: Vec<u8>,
+    pub(crate) scratch: Vec<u8>,
     /// Whether nodes may still be in the store only; trees built in memory
     /// skip the loading pass before each mutation.
     lazy: bool,

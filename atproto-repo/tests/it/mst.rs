@@ -146,6 +146,45 @@ fn commit_proof_fixtures() {
             );
         }
 
+        // The covering proof of the operations is exactly the fixture's set,
+        // from the in-memory tree and from a lazily loaded one.
+        let ops: Vec<&str> = strs("adds").into_iter().chain(strs("dels")).collect();
+        let want: BTreeSet<Cid> = strs("blocksInProof").into_iter().map(cid).collect();
+        let mut proof = MemoryBlockStore::new();
+        assert_eq!(mst.covering_proof(&ops, &mut proof).unwrap(), after);
+        let got: BTreeSet<Cid> = proof.iter().map(|(c, _)| *c).collect();
+        assert_eq!(got, want, "{comment}: covering proof");
+        let mut lazy_after = Mst::load(post.clone(), after).unwrap();
+        let mut proof = MemoryBlockStore::new();
+        lazy_after.covering_proof(&ops, &mut proof).unwrap();
+        for (c, b) in proof.iter() {
+            assert_eq!(
+                post.get(c).unwrap().as_ref(),
+                Some(b),
+                "{comment}: proof block bytes"
+            );
+        }
+        assert_eq!(proof.iter().map(|(c, _)| *c).collect::<BTreeSet<_>>(), want);
+
+        // Inversion: with only the proof blocks, undoing the operations
+        // gives back the previous root.
+        let mut inv = Mst::load(proof, after).unwrap();
+        for k in strs("adds") {
+            assert_eq!(
+                inv.remove(k).unwrap(),
+                Some(leaf),
+                "{comment}: invert add {k}"
+            );
+        }
+        for k in strs("dels") {
+            assert_eq!(
+                inv.insert(k, leaf).unwrap(),
+                None,
+                "{comment}: invert del {k}"
+            );
+        }
+        assert_eq!(inv.root_cid().unwrap(), before, "{comment}: inverted root");
+
         // The same commit applied to the lazily loaded pre-commit tree.
         let mut lazy = Mst::load(store, before).unwrap();
         for k in strs("adds") {
@@ -358,6 +397,55 @@ proptest! {
         let want: Vec<&String> = all.iter().filter(|k| **k > after).take(limit).collect();
         let got: Vec<String> = lazy.list(Some(&after), limit).unwrap().into_iter().map(|(k, _)| k).collect();
         prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn covering_proofs_allow_inversion(
+        keys in keys_strategy(120),
+        adds in keys_strategy(6),
+        del_picks in proptest::collection::vec(any::<proptest::sample::Index>(), 0..6),
+    ) {
+        let keys: Vec<String> = keys.into_iter().collect();
+        let mut mst = Mst::new();
+        for (i, k) in keys.iter().enumerate() { mst.insert(k, value(i as u32)).unwrap(); }
+        let before = mst.root_cid().unwrap();
+        let mut store = MemoryBlockStore::new();
+        mst.write_blocks(&mut store).unwrap();
+        let mut lazy = Mst::load(store, before).unwrap();
+
+        let dels: BTreeSet<&String> = if keys.is_empty() {
+            BTreeSet::new()
+        } else {
+            del_picks.iter().map(|ix| ix.get(&keys)).collect()
+        };
+        let adds: Vec<&String> = adds.iter().filter(|k| !keys.contains(k)).collect();
+        let mut ops: Vec<(&String, Option<Cid>)> = Vec::new();
+        for k in &adds {
+            ops.push((k, lazy.insert(k, value(77)).unwrap()));
+        }
+        for k in &dels {
+            ops.push((k, lazy.remove(k).unwrap()));
+        }
+        let after = lazy.root_cid().unwrap();
+        let mut proof = MemoryBlockStore::new();
+        let op_keys: Vec<&str> = ops.iter().map(|(k, _)| k.as_str()).collect();
+        prop_assert_eq!(lazy.covering_proof(&op_keys, &mut proof).unwrap(), after);
+
+        // Invert, in either order, against the proof blocks alone.
+        for reverse in [false, true] {
+            let mut inv = Mst::load(proof.clone(), after).unwrap();
+            let mut order: Vec<&(&String, Option<Cid>)> = ops.iter().collect();
+            if reverse {
+                order.reverse();
+            }
+            for (k, prev) in order {
+                match prev {
+                    None => prop_assert_eq!(inv.remove(k).unwrap(), Some(value(77))),
+                    Some(v) => prop_assert_eq!(inv.insert(k, *v).unwrap(), None),
+                }
+            }
+            prop_assert_eq!(inv.root_cid().unwrap(), before);
+        }
     }
 
     #[test]
@@ -674,4 +762,43 @@ fn loading_checks_hashes_and_structure() {
     let raw = Cid::new_v1(0x55, *good.cid().hash());
     let err = Mst::load(store_with(&[&good]), raw).unwrap_err();
     assert!(matches!(err, MstError::UnsupportedCid { .. }), "{err}");
+}
+
+#[test]
+fn larger_tree_deletes_and_diff() {
+    // 3,000 keys (heights up to 5 or so), half removed in a scrambled order.
+    let keys: Vec<String> = (0..3000u32)
+        .map(|i| format!("app.bsky.feed.like/{:08x}", i.wrapping_mul(2_654_435_761)))
+        .collect();
+    let mut full = Mst::new();
+    for (i, k) in keys.iter().enumerate() {
+        full.insert(k, value(i as u32)).unwrap();
+    }
+    let full_root = full.root_cid().unwrap();
+    let mut store = MemoryBlockStore::new();
+    full.write_blocks(&mut store).unwrap();
+
+    let mut lazy = Mst::load(store, full_root).unwrap();
+    let mut kept = Mst::new();
+    for (i, k) in keys.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(lazy.remove(k).unwrap(), Some(value(i as u32)));
+        } else {
+            kept.insert(k, value(i as u32)).unwrap();
+        }
+    }
+    assert_eq!(lazy.root_cid().unwrap(), kept.root_cid().unwrap());
+    assert_eq!(lazy.height(), kept.height());
+
+    let ops = full.diff(&lazy).unwrap();
+    assert_eq!(ops.len(), 1500);
+    assert!(ops.iter().all(|op| matches!(op, DiffOp::Delete { .. })));
+    let back = lazy.diff(&full).unwrap();
+    assert!(back.iter().all(|op| matches!(op, DiffOp::Create { .. })));
+    assert_eq!(back.len(), 1500);
+    println!(
+        "3000-key tree: height {}, {} nodes",
+        full.height(),
+        full.node_count().unwrap()
+    );
 }
