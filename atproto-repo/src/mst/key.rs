@@ -29,21 +29,38 @@ pub fn validate_key(key: &[u8]) -> Result<(), MstError> {
     }
 }
 
-fn check_key_chars(key: &[u8]) -> Option<&'static str> {
-    let mut slash = None;
-    for (i, &b) in key.iter().enumerate() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'~' | b'-' | b':' | b'.' => {}
-            b'/' if slash.is_none() => slash = Some(i),
-            b'/' => return Some("more than one '/'"),
-            _ => return Some("character outside [a-zA-Z0-9_~-:.]"),
-        }
+/// Bytes allowed in a key besides the one `/`: `[a-zA-Z0-9_~\-:.]`.
+const KEY_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'~' | b'-' | b':' | b'.');
+        b += 1;
     }
-    match slash {
-        None => Some("no '/' between collection and record key"),
-        Some(0) => Some("empty collection"),
-        Some(i) if i + 1 == key.len() => Some("empty record key"),
-        Some(_) => None,
+    t
+};
+
+fn check_key_chars(key: &[u8]) -> Option<&'static str> {
+    let Some(slash) = key.iter().position(|&b| b == b'/') else {
+        return Some("no '/' between collection and record key");
+    };
+    let (collection, rkey) = (&key[..slash], &key[slash + 1..]);
+    if !collection.iter().all(|&b| KEY_BYTE[usize::from(b)]) {
+        return Some("character outside [a-zA-Z0-9_~-:.] in the collection");
+    }
+    if !rkey.iter().all(|&b| KEY_BYTE[usize::from(b)]) {
+        return Some(if rkey.contains(&b'/') {
+            "more than one '/'"
+        } else {
+            "character outside [a-zA-Z0-9_~-:.] in the record key"
+        });
+    }
+    if collection.is_empty() {
+        Some("empty collection")
+    } else if rkey.is_empty() {
+        Some("empty record key")
+    } else {
+        None
     }
 }
 

@@ -23,7 +23,8 @@ use super::key::{MAX_KEY_LEN, common_prefix_len, validate_key};
 /// With fan-out 4 a node of an honestly built tree holds a handful of entries
 /// (more than 100 has probability below 10^-12); the cap bounds the work and
 /// memory a hostile block can demand while leaving ample room for trees whose
-/// keys were chosen to crowd one node.
+/// keys were chosen to crowd one node. Only decoding enforces it: the tree
+/// accepts any key set its owner writes.
 pub const MAX_NODE_ENTRIES: usize = 4096;
 
 /// The longest CID accepted inside a node, in bytes (the data-model limit).
