@@ -8,7 +8,7 @@ use atproto_core::Cid;
 
 use super::MstError;
 use super::iter::{Pos, Walker};
-use super::tree::Mst;
+use super::tree::{Mst, load_node};
 use crate::block_store::BlockStore;
 
 /// One change between two trees.
@@ -82,79 +82,98 @@ impl<S: BlockStore> Mst<S> {
     /// been hashed ([`root_cid`](Self::root_cid)) or loaded from a store;
     /// nodes changed since the last hash are compared entry by entry.
     pub fn diff<T: BlockStore>(&self, new: &Mst<T>) -> Result<Vec<DiffOp>, MstError> {
-        let mut ops = Vec::new();
         if self.root.cid.is_some() && self.root.cid == new.root.cid {
-            return Ok(ops);
+            return Ok(Vec::new());
         }
-        let mut a = Walker::new(&self.root, &self.store);
-        let mut b = Walker::new(&new.root, &new.store);
-        loop {
-            let step = match (a.peek(), b.peek()) {
-                (Pos::End, Pos::End) => Step::Done,
-                (Pos::Subtree(..), Pos::End) | (Pos::Subtree(..), Pos::Leaf(..)) => {
+        diff_walk(
+            Walker::new(&self.root, &self.store),
+            Walker::new(&new.root, &new.store),
+        )
+    }
+
+    /// The operations that turn `self` into the tree whose root is
+    /// `new_root`, read (lazily, with the usual checks) from this tree's
+    /// store.
+    pub fn diff_root(&self, new_root: Cid) -> Result<Vec<DiffOp>, MstError> {
+        let (new, _) = load_node(&self.store, &new_root, None, None, None)?;
+        if self.root.cid.is_some() && self.root.cid == new.cid {
+            return Ok(Vec::new());
+        }
+        diff_walk(
+            Walker::new(&self.root, &self.store),
+            Walker::new(&new, &self.store),
+        )
+    }
+}
+
+fn diff_walk<S, T>(mut a: Walker<'_, S>, mut b: Walker<'_, T>) -> Result<Vec<DiffOp>, MstError>
+where
+    S: BlockStore + ?Sized,
+    T: BlockStore + ?Sized,
+{
+    let mut ops = Vec::new();
+    loop {
+        let step = match (a.peek(), b.peek()) {
+            (Pos::End, Pos::End) => Step::Done,
+            (Pos::Subtree(..), Pos::End) | (Pos::Subtree(..), Pos::Leaf(..)) => Step::DescendOld,
+            (Pos::End, Pos::Subtree(..)) | (Pos::Leaf(..), Pos::Subtree(..)) => Step::DescendNew,
+            (Pos::Leaf(..), Pos::End) => Step::Delete,
+            (Pos::End, Pos::Leaf(..)) => Step::Create,
+            (Pos::Leaf(ka, va), Pos::Leaf(kb, vb)) => match ka.cmp(kb) {
+                Ordering::Less => Step::Delete,
+                Ordering::Greater => Step::Create,
+                Ordering::Equal => Step::Same { updated: va != vb },
+            },
+            (Pos::Subtree(la), Pos::Subtree(lb)) => {
+                if la == lb && same_subtree(&a, &b) {
+                    Step::SkipBoth
+                } else if la > lb {
                     Step::DescendOld
-                }
-                (Pos::End, Pos::Subtree(..)) | (Pos::Leaf(..), Pos::Subtree(..)) => {
+                } else if lb > la {
                     Step::DescendNew
+                } else {
+                    Step::DescendBoth
                 }
-                (Pos::Leaf(..), Pos::End) => Step::Delete,
-                (Pos::End, Pos::Leaf(..)) => Step::Create,
-                (Pos::Leaf(ka, va), Pos::Leaf(kb, vb)) => match ka.cmp(kb) {
-                    Ordering::Less => Step::Delete,
-                    Ordering::Greater => Step::Create,
-                    Ordering::Equal => Step::Same { updated: va != vb },
-                },
-                (Pos::Subtree(la), Pos::Subtree(lb)) => {
-                    if la == lb && same_subtree(&a, &b) {
-                        Step::SkipBoth
-                    } else if la > lb {
-                        Step::DescendOld
-                    } else if lb > la {
-                        Step::DescendNew
-                    } else {
-                        Step::DescendBoth
-                    }
+            }
+        };
+        match step {
+            Step::Done => return Ok(ops),
+            Step::Delete => {
+                if let Some((key, prev)) = a.take_leaf() {
+                    ops.push(DiffOp::Delete {
+                        key: key.into_owned(),
+                        prev,
+                    });
                 }
-            };
-            match step {
-                Step::Done => return Ok(ops),
-                Step::Delete => {
-                    if let Some((key, prev)) = a.take_leaf() {
-                        ops.push(DiffOp::Delete {
-                            key: key.into_owned(),
-                            prev,
-                        });
-                    }
+            }
+            Step::Create => {
+                if let Some((key, cid)) = b.take_leaf() {
+                    ops.push(DiffOp::Create {
+                        key: key.into_owned(),
+                        cid,
+                    });
                 }
-                Step::Create => {
-                    if let Some((key, cid)) = b.take_leaf() {
-                        ops.push(DiffOp::Create {
-                            key: key.into_owned(),
-                            cid,
-                        });
-                    }
+            }
+            Step::Same { updated } => {
+                let old = a.take_leaf();
+                let new = b.take_leaf();
+                if let (true, Some((_, prev)), Some((key, cid))) = (updated, old, new) {
+                    ops.push(DiffOp::Update {
+                        key: key.into_owned(),
+                        prev,
+                        cid,
+                    });
                 }
-                Step::Same { updated } => {
-                    let old = a.take_leaf();
-                    let new = b.take_leaf();
-                    if let (true, Some((_, prev)), Some((key, cid))) = (updated, old, new) {
-                        ops.push(DiffOp::Update {
-                            key: key.into_owned(),
-                            prev,
-                            cid,
-                        });
-                    }
-                }
-                Step::SkipBoth => {
-                    a.skip();
-                    b.skip();
-                }
-                Step::DescendOld => a.descend()?,
-                Step::DescendNew => b.descend()?,
-                Step::DescendBoth => {
-                    a.descend()?;
-                    b.descend()?;
-                }
+            }
+            Step::SkipBoth => {
+                a.skip();
+                b.skip();
+            }
+            Step::DescendOld => a.descend()?,
+            Step::DescendNew => b.descend()?,
+            Step::DescendBoth => {
+                a.descend()?;
+                b.descend()?;
             }
         }
     }

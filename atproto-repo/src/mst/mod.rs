@@ -7,7 +7,8 @@
 //! any insertion order gives the same root CID.
 //!
 //! - [`Mst`]: the tree (lazy loading from a [`BlockStore`](crate::block_store::BlockStore),
-//!   insert, remove, iteration, ranges, paging, diff, cached hashing).
+//!   insert, remove, iteration, ranges, paging, diff, cached hashing,
+//!   covering proofs for sync v1.1 commits).
 //! - [`NodeData`]: the on-wire node, with a canonical encoder and a strict
 //!   decoder for untrusted bytes.
 //! - [`key_height`], [`validate_key`], [`common_prefix_len`]: key helpers.

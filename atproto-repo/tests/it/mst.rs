@@ -208,6 +208,17 @@ fn commit_proof_fixtures() {
             .map(|op| (op.key().to_owned(), matches!(op, DiffOp::Create { .. })))
             .collect();
         assert_eq!(got, want, "{comment}: diff");
+        // The same against a root in the old tree's store.
+        let mut both = old.store().clone();
+        both.put_many(post.iter().map(|(c, b)| (*c, b.clone())))
+            .unwrap();
+        let old_both = Mst::load(both, before).unwrap();
+        assert_eq!(
+            old_both.diff_root(after).unwrap(),
+            ops,
+            "{comment}: diff_root"
+        );
+        assert!(old_both.diff_root(before).unwrap().is_empty());
     }
     println!("firehose/commit-proof-fixtures.json: {} cases", cases.len());
     assert_eq!(cases.len(), 6);
