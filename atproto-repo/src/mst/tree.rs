@@ -658,6 +658,10 @@ impl<S: BlockStore> Mst<S> {
     }
 
     /// Sets `key` to `value`, returning the previous value.
+    ///
+    /// Fails on an invalid key, a CIDv0 value, or a node on the key's path
+    /// that cannot be loaded; the tree is unchanged then (every node the
+    /// write touches is loaded before anything changes).
     pub fn insert(&mut self, key: &str, value: Cid) -> Result<Option<Cid>, MstError> {
         validate_key(key.as_bytes())?;
         if value.version() != Version::V1 {
@@ -683,6 +687,10 @@ impl<S: BlockStore> Mst<S> {
     }
 
     /// Removes `key`, returning its value.
+    ///
+    /// Fails on an invalid key or a node on the key's path (or on the edges
+    /// of the two subtrees its removal merges) that cannot be loaded; the
+    /// tree is unchanged then.
     pub fn remove(&mut self, key: &str) -> Result<Option<Cid>, MstError> {
         validate_key(key.as_bytes())?;
         let height = key_height(key.as_bytes());
