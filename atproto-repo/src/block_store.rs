@@ -1,1 +1,127 @@
 //! Content-addressed block storage.
+//!
+//! A [`BlockStore`] maps CIDs to the bytes they address. The repository code
+//! never does I/O itself: databases, files and caches plug in through this
+//! trait, and [`MemoryBlockStore`] serves tests and short-lived tools.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+
+use atproto_core::Cid;
+use bytes::Bytes;
+
+/// Why a [`BlockStore`] operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The storage backend failed; the message comes from the backend.
+    #[error("block store backend error: {message}")]
+    Backend {
+        /// What the backend reported.
+        message: String,
+    },
+    /// The store does not accept writes.
+    #[error("the block store is read-only")]
+    ReadOnly,
+}
+
+/// A content-addressed block store: CID → bytes.
+///
+/// Implementations store what they are given; checking that a block hashes to
+/// its CID is the reader's job (the MST verifies every node it loads).
+pub trait BlockStore {
+    /// The block addressed by `cid`, if the store holds it.
+    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError>;
+
+    /// Whether the store holds the block addressed by `cid`.
+    fn has(&self, cid: &Cid) -> Result<bool, StoreError> {
+        Ok(self.get(cid)?.is_some())
+    }
+
+    /// Stores `block` under `cid` (a no-op when it is already present).
+    fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError>;
+
+    /// Stores many blocks; backends override this to batch writes.
+    fn put_many<I>(&mut self, blocks: I) -> Result<(), StoreError>
+    where
+        I: IntoIterator<Item = (Cid, Bytes)>,
+        Self: Sized,
+    {
+        for (cid, block) in blocks {
+            self.put(cid, block)?;
+        }
+        Ok(())
+    }
+}
+
+impl<S: BlockStore + ?Sized> BlockStore for &mut S {
+    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError> {
+        (**self).get(cid)
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, StoreError> {
+        (**self).has(cid)
+    }
+
+    fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError> {
+        (**self).put(cid, block)
+    }
+}
+
+/// A block store in memory, ordered by CID so iteration is deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryBlockStore {
+    blocks: BTreeMap<Cid, Bytes>,
+}
+
+impl MemoryBlockStore {
+    /// An empty store.
+    pub const fn new() -> Self {
+        Self {
+            blocks: BTreeMap::new(),
+        }
+    }
+
+    /// The number of blocks held.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Whether the store holds no block.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// Every block, in CID order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Cid, &Bytes)> {
+        self.blocks.iter()
+    }
+
+    /// Removes a block, returning it if it was present.
+    pub fn remove(&mut self, cid: &Cid) -> Option<Bytes> {
+        self.blocks.remove(cid)
+    }
+}
+
+impl BlockStore for MemoryBlockStore {
+    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError> {
+        Ok(self.blocks.get(cid).cloned())
+    }
+
+    fn has(&self, cid: &Cid) -> Result<bool, StoreError> {
+        Ok(self.blocks.contains_key(cid))
+    }
+
+    fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError> {
+        self.blocks.entry(cid).or_insert(block);
+        Ok(())
+    }
+}
+
+impl FromIterator<(Cid, Bytes)> for MemoryBlockStore {
+    fn from_iter<I: IntoIterator<Item = (Cid, Bytes)>>(iter: I) -> Self {
+        Self {
+            blocks: iter.into_iter().collect(),
+        }
+    }
+}

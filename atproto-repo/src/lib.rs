@@ -12,9 +12,11 @@ pub mod car;
 pub mod commit;
 pub mod mst;
 
+pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
 #[cfg(feature = "async")]
 pub use car::AsyncCarReader;
 #[cfg(feature = "std")]
 pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
 pub use commit::{Commit, CommitError, UnsignedCommit};
+pub use mst::{DiffOp, Mst, MstError};

@@ -1,1 +1,50 @@
-//! The Merkle Search Tree.
+//! The Merkle Search Tree (MST): the key/value index of a repository.
+//!
+//! Keys are repository paths `<collection>/<rkey>`; values are record CIDs.
+//! A key's height is half the number of leading zero bits of SHA-256(key)
+//! (fan-out 4), and a node holds the keys of one height, with subtrees one
+//! layer down between them. The shape depends only on the set of keys, so
+//! any insertion order gives the same root CID.
+//!
+//! - [`Mst`]: the tree (lazy loading from a [`BlockStore`](crate::block_store::BlockStore),
+//!   insert, remove, iteration, ranges, paging, diff, cached hashing,
+//!   covering proofs for sync v1.1 commits).
+//! - [`NodeData`]: the on-wire node, with a canonical encoder and a strict
+//!   decoder for untrusted bytes.
+//! - [`key_height`], [`validate_key`], [`common_prefix_len`]: key helpers.
+//!
+//! ```
+//! use atproto_repo::mst::{Mst, EMPTY_TREE_ROOT};
+//! use atproto_repo::block_store::MemoryBlockStore;
+//!
+//! let mut mst = Mst::new();
+//! assert_eq!(mst.root_cid()?.to_string(), EMPTY_TREE_ROOT);
+//! let value = mst.root_cid()?; // any CID will do as a value
+//! mst.insert("app.bsky.feed.post/3jzfcijpj2z2a", value)?;
+//! assert_eq!(mst.get("app.bsky.feed.post/3jzfcijpj2z2a")?, Some(value));
+//!
+//! let mut store = MemoryBlockStore::new();
+//! let root = mst.write_blocks(&mut store)?;
+//! let loaded = Mst::load(&mut store, root)?;
+//! assert_eq!(loaded.entries()?.len(), 1);
+//! # Ok::<(), atproto_repo::mst::MstError>(())
+//! ```
+
+mod diff;
+mod error;
+mod iter;
+mod key;
+mod node;
+mod proof;
+mod repr;
+mod tree;
+
+pub use diff::DiffOp;
+pub use error::MstError;
+pub use iter::{Iter, KeyValue};
+pub use key::{MAX_KEY_LEN, common_prefix_len, key_height, validate_key};
+pub use node::{EntryData, MAX_CID_LEN, MAX_NODE_ENTRIES, NodeData, node_cid};
+pub use tree::Mst;
+
+/// The CID of the empty tree's root node, `{l: null, e: []}`.
+pub const EMPTY_TREE_ROOT: &str = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm";

@@ -1,4 +1,7 @@
 //! The atproto-repo integration tests: one binary, one module per area.
+// Helpers outside `#[test]` functions may fail loudly too: a failed
+// assumption in a test is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod car;
 mod commit;

@@ -1,0 +1,87 @@
+//! MST keys: syntax, height and shared prefixes.
+
+use alloc::string::String;
+
+use sha2::{Digest, Sha256};
+
+use super::MstError;
+
+/// The longest MST key, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// Checks that `key` is a valid MST key: `<collection>/<rkey>` with exactly
+/// one `/`, both halves non-empty, only `[a-zA-Z0-9_~\-:.]` otherwise, and at
+/// most [`MAX_KEY_LEN`] bytes.
+pub fn validate_key(key: &[u8]) -> Result<(), MstError> {
+    let reason = if key.is_empty() {
+        Some("empty key")
+    } else if key.len() > MAX_KEY_LEN {
+        Some("longer than 1024 bytes")
+    } else {
+        check_key_chars(key)
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(MstError::InvalidKey {
+            key: String::from_utf8_lossy(&key[..key.len().min(MAX_KEY_LEN + 1)]).into_owned(),
+            reason,
+        }),
+    }
+}
+
+/// Bytes allowed in a key besides the one `/`: `[a-zA-Z0-9_~\-:.]`.
+const KEY_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'~' | b'-' | b':' | b'.');
+        b += 1;
+    }
+    t
+};
+
+fn check_key_chars(key: &[u8]) -> Option<&'static str> {
+    let Some(slash) = key.iter().position(|&b| b == b'/') else {
+        return Some("no '/' between collection and record key");
+    };
+    let (collection, rkey) = (&key[..slash], &key[slash + 1..]);
+    if !collection.iter().all(|&b| KEY_BYTE[usize::from(b)]) {
+        return Some("character outside [a-zA-Z0-9_~-:.] in the collection");
+    }
+    if !rkey.iter().all(|&b| KEY_BYTE[usize::from(b)]) {
+        return Some(if rkey.contains(&b'/') {
+            "more than one '/'"
+        } else {
+            "character outside [a-zA-Z0-9_~-:.] in the record key"
+        });
+    }
+    if collection.is_empty() {
+        Some("empty collection")
+    } else if rkey.is_empty() {
+        Some("empty record key")
+    } else {
+        None
+    }
+}
+
+/// The height (layer) of a key: the number of leading zero bits of
+/// SHA-256(key), halved and rounded down (fan-out 4).
+pub fn key_height(key: &[u8]) -> u8 {
+    let digest = Sha256::digest(key);
+    let mut zeros: u32 = 0;
+    for &b in digest.iter() {
+        if b == 0 {
+            zeros += 8;
+        } else {
+            zeros += b.leading_zeros();
+            break;
+        }
+    }
+    // At most 256 zero bits, so the height fits in a u8.
+    (zeros / 2) as u8
+}
+
+/// The length of the longest common byte prefix of `a` and `b`.
+pub fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}

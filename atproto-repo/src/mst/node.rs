@@ -1,0 +1,494 @@
+//! The on-wire MST node: a canonical DAG-CBOR encoder and a strict decoder.
+//!
+//! A node is `{"e": [{"k", "p", "t", "v"}, ...], "l": CID|null}` with map keys
+//! in DAG-CBOR canonical order (shorter first, then bytewise), shortest-form
+//! heads, and CIDs as tag 42 over the bytes `0x00 ‖ cid`. Each entry stores
+//! its key as `p` (bytes shared with the previous entry's full key) and `k`
+//! (the rest). The decoder accepts only that exact form, so a decoded node
+//! re-encodes to the same bytes and the same CID.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use atproto_core::Cid;
+use atproto_core::cid::Version;
+use atproto_core::cid::multihash::Multihash;
+use sha2::{Digest, Sha256};
+
+use super::MstError;
+use super::key::{MAX_KEY_LEN, common_prefix_len, validate_key};
+
+/// The most entries a node may hold when decoded from untrusted bytes.
+///
+/// With fan-out 4 a node of an honestly built tree holds a handful of entries
+/// (more than 100 has probability below 10^-12); the cap bounds the work and
+/// memory a hostile block can demand while leaving ample room for trees whose
+/// keys were chosen to crowd one node. Only decoding enforces it: the tree
+/// accepts any key set its owner writes.
+pub const MAX_NODE_ENTRIES: usize = 4096;
+
+/// The longest CID accepted inside a node, in bytes (the data-model limit).
+pub const MAX_CID_LEN: usize = 100;
+
+/// Multicodec code of DAG-CBOR.
+pub const DAG_CBOR: u64 = 0x71;
+/// Multihash code of SHA2-256.
+pub const SHA2_256: u64 = 0x12;
+
+/// A decoded node, with its keys expanded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeData {
+    /// The subtree holding keys below the first entry (`l`).
+    pub left: Option<Cid>,
+    /// The entries, sorted strictly ascending by key.
+    pub entries: Vec<EntryData>,
+}
+
+/// One decoded entry of a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryData {
+    /// The full key.
+    pub key: String,
+    /// The value (`v`): the CID of the record.
+    pub value: Cid,
+    /// The subtree holding keys between this entry and the next (`t`).
+    pub right: Option<Cid>,
+}
+
+impl NodeData {
+    /// The canonical DAG-CBOR encoding of the node.
+    ///
+    /// The entries must be sorted by key; this is not checked.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 + self.entries.len() * 96);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the canonical DAG-CBOR encoding of the node to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        write_node_head(out, self.entries.len());
+        let mut prev: &[u8] = &[];
+        for e in &self.entries {
+            write_entry(out, prev, e.key.as_bytes(), &e.value, e.right.as_ref());
+            prev = e.key.as_bytes();
+        }
+        write_node_tail(out, self.left.as_ref());
+    }
+
+    /// The node's CID: CIDv1, dag-cbor, sha2-256 of [`encode`](Self::encode).
+    pub fn cid(&self) -> Cid {
+        node_cid(&self.encode())
+    }
+
+    /// Decodes a node from untrusted bytes.
+    ///
+    /// Rejects, with the byte offset: any non-canonical CBOR (long-form
+    /// heads, indefinite lengths, map keys missing, extra or out of order),
+    /// more than [`MAX_NODE_ENTRIES`] entries, a `p` larger than the previous
+    /// key or smaller than the prefix actually shared, keys that are not
+    /// valid MST keys or not strictly ascending, CIDs that are not CIDv1 or
+    /// longer than [`MAX_CID_LEN`], and trailing bytes.
+    /// Heights are not checked here: a node does not know its layer.
+    pub fn decode(bytes: &[u8]) -> Result<Self, MstError> {
+        let mut r = Reader { buf: bytes, pos: 0 };
+        r.expect_map_len(2)?;
+        r.expect_key(b"e")?;
+        let at = r.pos;
+        let count = r.head_of(MAJOR_ARRAY, "expected the entry array `e`")?;
+        if count > MAX_NODE_ENTRIES as u64 {
+            return Err(MstError::TooManyEntries {
+                cid: None,
+                count,
+                max: MAX_NODE_ENTRIES,
+            });
+        }
+        // Each entry takes at least 15 bytes, so a count beyond what the
+        // input could hold is refused before allocating.
+        if count as usize > (bytes.len() - r.pos) / 15 {
+            return Err(r.error_at(at, "more entries declared than the node has bytes"));
+        }
+        let mut entries: Vec<EntryData> = Vec::with_capacity(count as usize);
+        for i in 0..count as usize {
+            r.expect_map_len(4)?;
+            r.expect_key(b"k")?;
+            let k_at = r.pos;
+            let k_len = r.head_of(MAJOR_BYTES, "expected the key suffix `k` as bytes")?;
+            if k_len > MAX_KEY_LEN as u64 {
+                return Err(r.error_at(k_at, "key suffix longer than 1024 bytes"));
+            }
+            let suffix = r.take(k_len as usize)?;
+            r.expect_key(b"p")?;
+            let p_at = r.pos;
+            let p = r.head_of(
+                MAJOR_UINT,
+                "expected the prefix length `p` as an unsigned integer",
+            )?;
+            let prev = entries.last().map_or(&[][..], |e| e.key.as_bytes());
+            if p > prev.len() as u64 {
+                let reason = if i == 0 {
+                    "the first entry's prefix length `p` must be 0"
+                } else {
+                    "prefix length `p` exceeds the previous key's length"
+                };
+                return Err(r.error_at(p_at, reason));
+            }
+            let p = p as usize;
+            let mut key = Vec::with_capacity(p + suffix.len());
+            key.extend_from_slice(&prev[..p]);
+            key.extend_from_slice(suffix);
+            if i > 0 {
+                if key.as_slice() <= prev {
+                    return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
+                }
+                if common_prefix_len(prev, &key) != p {
+                    return Err(r.error_at(
+                        p_at,
+                        "prefix length `p` is not the full prefix shared with the previous key",
+                    ));
+                }
+            }
+            if validate_key(&key).is_err() {
+                return Err(r.error_at(k_at, "entry key is not a valid MST key"));
+            }
+            r.expect_key(b"t")?;
+            let right = r.nullable_cid()?;
+            r.expect_key(b"v")?;
+            let value = r.cid()?;
+            // validate_key accepted only ASCII, so this cannot fail.
+            let key =
+                String::from_utf8(key).map_err(|_| r.error_at(k_at, "entry key is not UTF-8"))?;
+            entries.push(EntryData { key, value, right });
+        }
+        r.expect_key(b"l")?;
+        let left = r.nullable_cid()?;
+        if r.pos != bytes.len() {
+            return Err(r.error("trailing bytes after the node"));
+        }
+        Ok(NodeData { left, entries })
+    }
+}
+
+/// The CID of a node's encoding: CIDv1, dag-cbor, sha2-256.
+pub fn node_cid(bytes: &[u8]) -> Cid {
+    cid_from_digest(&Sha256::digest(bytes))
+}
+
+pub(crate) fn cid_from_digest(digest: &[u8]) -> Cid {
+    cid_from_codec_digest(DAG_CBOR, digest)
+}
+
+pub(crate) fn cid_from_codec_digest(codec: u64, digest: &[u8]) -> Cid {
+    // A 32-byte digest always fits the 64-byte multihash; the fallback is
+    // unreachable.
+    let mh = Multihash::wrap(SHA2_256, digest).unwrap_or_default();
+    Cid::new_v1(codec, mh)
+}
+
+/// Writes the CID of a node (CIDv1, dag-cbor, sha2-256) from its digest.
+#[inline]
+pub(crate) fn write_node_link(out: &mut Vec<u8>, digest: &[u8; 32]) {
+    out.extend_from_slice(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, 0x71, 0x12, 0x20]);
+    out.extend_from_slice(digest);
+}
+
+const MAJOR_UINT: u8 = 0;
+const MAJOR_BYTES: u8 = 2;
+const MAJOR_TEXT: u8 = 3;
+const MAJOR_ARRAY: u8 = 4;
+const MAJOR_MAP: u8 = 5;
+const MAJOR_TAG: u8 = 6;
+const CBOR_NULL: u8 = 0xf6;
+const CID_TAG: u64 = 42;
+
+#[inline]
+fn write_head(out: &mut Vec<u8>, major: u8, v: u64) {
+    let m = major << 5;
+    if v < 24 {
+        out.push(m | v as u8);
+    } else if v <= u8::MAX as u64 {
+        out.extend_from_slice(&[m | 24, v as u8]);
+    } else if v <= u16::MAX as u64 {
+        out.push(m | 25);
+        out.extend_from_slice(&(v as u16).to_be_bytes());
+    } else if v <= u32::MAX as u64 {
+        out.push(m | 26);
+        out.extend_from_slice(&(v as u32).to_be_bytes());
+    } else {
+        out.push(m | 27);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+#[inline]
+fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Writes `cid` as DAG-CBOR: tag 42 over the bytes `0x00 ‖ cid`.
+#[inline]
+pub(crate) fn write_cid(out: &mut Vec<u8>, cid: &Cid) {
+    let mh = cid.hash();
+    let digest = mh.digest();
+    let mh_len = varint_len(mh.code()) + varint_len(u64::from(mh.size())) + digest.len();
+    let cid_len = match cid.version() {
+        Version::V0 => mh_len,
+        Version::V1 => varint_len(1) + varint_len(cid.codec()) + mh_len,
+    };
+    out.extend_from_slice(&[0xd8, CID_TAG as u8]);
+    write_head(out, MAJOR_BYTES, 1 + cid_len as u64);
+    out.push(0);
+    if cid.version() == Version::V1 {
+        write_varint(out, 1);
+        write_varint(out, cid.codec());
+    }
+    write_varint(out, mh.code());
+    write_varint(out, u64::from(mh.size()));
+    out.extend_from_slice(digest);
+}
+
+#[inline]
+fn write_nullable_cid(out: &mut Vec<u8>, cid: Option<&Cid>) {
+    match cid {
+        Some(cid) => write_cid(out, cid),
+        None => out.push(CBOR_NULL),
+    }
+}
+
+/// Writes the start of a node: the map head, `"e"` and the array head.
+#[inline]
+pub(crate) fn write_node_head(out: &mut Vec<u8>, entries: usize) {
+    out.extend_from_slice(&[0xa2, 0x61, b'e']);
+    write_head(out, MAJOR_ARRAY, entries as u64);
+}
+
+/// Writes one entry, compressing `key` against the previous entry's key.
+fn write_entry(out: &mut Vec<u8>, prev: &[u8], key: &[u8], value: &Cid, right: Option<&Cid>) {
+    write_entry_start(out, prev, key);
+    write_nullable_cid(out, right);
+    write_entry_value_key(out);
+    write_cid(out, value);
+}
+
+/// Writes an entry up to its `t` link: the map head, `k`, `p` and `"t"`.
+#[inline]
+pub(crate) fn write_entry_start(out: &mut Vec<u8>, prev: &[u8], key: &[u8]) {
+    let p = common_prefix_len(prev, key);
+    out.extend_from_slice(&[0xa4, 0x61, b'k']);
+    write_head(out, MAJOR_BYTES, (key.len() - p) as u64);
+    out.extend_from_slice(&key[p..]);
+    out.extend_from_slice(&[0x61, b'p']);
+    write_head(out, MAJOR_UINT, p as u64);
+    out.extend_from_slice(&[0x61, b't']);
+}
+
+/// Writes the map key `"v"`; the value CID follows.
+#[inline]
+pub(crate) fn write_entry_value_key(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0x61, b'v']);
+}
+
+/// Writes `null`.
+#[inline]
+pub(crate) fn write_null(out: &mut Vec<u8>) {
+    out.push(CBOR_NULL);
+}
+
+/// Writes the end of a node: `"l"` and the left subtree link.
+fn write_node_tail(out: &mut Vec<u8>, left: Option<&Cid>) {
+    write_node_tail_key(out);
+    write_nullable_cid(out, left);
+}
+
+/// Writes the map key `"l"`; the left link follows.
+#[inline]
+pub(crate) fn write_node_tail_key(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0x61, b'l']);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn error_at(&self, offset: usize, reason: &'static str) -> MstError {
+        MstError::MalformedNode {
+            cid: None,
+            offset,
+            reason,
+        }
+    }
+
+    fn error(&self, reason: &'static str) -> MstError {
+        self.error_at(self.pos, reason)
+    }
+
+    fn byte(&mut self) -> Result<u8, MstError> {
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.error("unexpected end of input"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], MstError> {
+        if self.buf.len() - self.pos < n {
+            return Err(self.error("unexpected end of input"));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// Reads a head of major type `major` in shortest form, returning its
+    /// argument.
+    fn head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
+        let start = self.pos;
+        let b = self.byte()?;
+        if b >> 5 != major {
+            return Err(self.error_at(start, wrong_type));
+        }
+        let info = b & 0x1f;
+        let (v, min) = match info {
+            0..=23 => return Ok(u64::from(info)),
+            24 => (u64::from(self.byte()?), 24),
+            25 => (
+                u64::from(u16::from_be_bytes([self.byte()?, self.byte()?])),
+                0x100,
+            ),
+            26 => {
+                let s = self.take(4)?;
+                (
+                    u64::from(u32::from_be_bytes([s[0], s[1], s[2], s[3]])),
+                    0x1_0000,
+                )
+            }
+            27 => {
+                let s = self.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(s);
+                (u64::from_be_bytes(a), 0x1_0000_0000)
+            }
+            31 => return Err(self.error_at(start, "indefinite-length items are not allowed")),
+            _ => return Err(self.error_at(start, "reserved CBOR additional information")),
+        };
+        if v < min {
+            return Err(self.error_at(start, "integer or length not in shortest form"));
+        }
+        Ok(v)
+    }
+
+    fn expect_map_len(&mut self, n: u64) -> Result<(), MstError> {
+        let start = self.pos;
+        let wrong = if n == 2 {
+            "expected a node: a map with keys \"e\" and \"l\""
+        } else {
+            "expected an entry: a map with keys \"k\", \"p\", \"t\" and \"v\""
+        };
+        if self.head_of(MAJOR_MAP, wrong)? != n {
+            return Err(self.error_at(start, wrong));
+        }
+        Ok(())
+    }
+
+    fn expect_key(&mut self, key: &'static [u8]) -> Result<(), MstError> {
+        let start = self.pos;
+        let reason = match key {
+            b"e" => "expected map key \"e\"",
+            b"l" => "expected map key \"l\"",
+            b"k" => "expected map key \"k\"",
+            b"p" => "expected map key \"p\"",
+            b"t" => "expected map key \"t\"",
+            _ => "expected map key \"v\"",
+        };
+        let len = self.head_of(MAJOR_TEXT, reason)?;
+        if len != key.len() as u64 || self.take(key.len())? != key {
+            return Err(self.error_at(start, reason));
+        }
+        Ok(())
+    }
+
+    fn nullable_cid(&mut self) -> Result<Option<Cid>, MstError> {
+        if self.buf.get(self.pos) == Some(&CBOR_NULL) {
+            self.pos += 1;
+            Ok(None)
+        } else {
+            self.cid().map(Some)
+        }
+    }
+
+    fn cid(&mut self) -> Result<Cid, MstError> {
+        let start = self.pos;
+        if self.head_of(MAJOR_TAG, "expected a CID (tag 42) or null")? != CID_TAG {
+            return Err(self.error_at(start, "expected a CID (tag 42)"));
+        }
+        let len_at = self.pos;
+        let len = self.head_of(MAJOR_BYTES, "expected the CID bytes after tag 42")?;
+        if len > MAX_CID_LEN as u64 + 1 {
+            return Err(self.error_at(len_at, "CID longer than 100 bytes"));
+        }
+        let body_at = self.pos;
+        let body = self.take(len as usize)?;
+        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))
+    }
+}
+
+fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, (usize, &'static str)> {
+    let start = *pos;
+    let mut v: u64 = 0;
+    for i in 0..9 {
+        let byte = *b.get(*pos).ok_or((*pos, "truncated CID"))?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            if byte == 0 && i > 0 {
+                return Err((start, "CID varint not in shortest form"));
+            }
+            return Ok(v);
+        }
+    }
+    Err((start, "CID varint too long"))
+}
+
+/// Parses `0x00 ‖ CIDv1` exactly, returning an offset within `b` on error.
+fn parse_cid(b: &[u8]) -> Result<Cid, (usize, &'static str)> {
+    match b.first() {
+        Some(0) => {}
+        Some(_) => return Err((0, "CID bytes must start with the 0x00 multibase prefix")),
+        None => return Err((0, "empty CID")),
+    }
+    let mut pos = 1;
+    if read_varint(b, &mut pos)? != 1 {
+        return Err((1, "only CIDv1 links are allowed"));
+    }
+    let codec = read_varint(b, &mut pos)?;
+    let code = read_varint(b, &mut pos)?;
+    let size_at = pos;
+    let size = read_varint(b, &mut pos)?;
+    if size > 64 {
+        return Err((size_at, "multihash digest longer than 64 bytes"));
+    }
+    if b.len() - pos != size as usize {
+        return Err((
+            size_at,
+            "multihash digest length does not match the CID length",
+        ));
+    }
+    let mh = Multihash::wrap(code, &b[pos..]).map_err(|_| (size_at, "invalid multihash"))?;
+    Ok(Cid::new_v1(codec, mh))
+}
