@@ -6,6 +6,7 @@ use std::str::FromStr;
 use atproto_core::data::{cbor, json};
 use atproto_repo::car::{CarReader, CarWriter};
 use atproto_repo::commit::Commit;
+use atproto_repo::mst::NodeData;
 
 /// A syntax type must never panic, and whatever it accepts must print back
 /// exactly as given and parse again.
@@ -83,6 +84,18 @@ pub fn commit_round_trip(input: &[u8]) {
             commit.to_cbor(),
             input,
             "accepted commit does not encode back as given"
+        );
+    }
+}
+
+/// An MST node the strict decoder accepts must encode back to the same bytes.
+pub fn mst_node_round_trip(input: &[u8]) {
+    if let Ok(node) = NodeData::decode(input) {
+        let mut out = Vec::new();
+        node.encode_into(&mut out);
+        assert_eq!(
+            out, input,
+            "accepted MST node does not encode back as given"
         );
     }
 }
