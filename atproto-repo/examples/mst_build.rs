@@ -10,54 +10,15 @@ use std::time::Instant;
 
 use atproto_core::Cid;
 use atproto_repo::MemoryBlockStore;
-use atproto_repo::mst::{Mst, node_cid};
-use sha2::{Digest, Sha256};
-
-const S32: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-
-fn tid(i: u64) -> String {
-    let v = (1_700_000_000_000_000 + i * 1000) << 10;
-    (0..13)
-        .map(|j| S32[((v >> (60 - 5 * j)) & 0x1f) as usize] as char)
-        .collect()
-}
-
-/// The DAG-CBOR of `{"text": text, "$type": "app.bsky.feed.post", "createdAt": ...}`.
-fn record(text: &str) -> Vec<u8> {
-    let mut out = vec![0xa3, 0x64];
-    out.extend_from_slice(b"text");
-    assert!(text.len() < 24);
-    out.push(0x60 | text.len() as u8);
-    out.extend_from_slice(text.as_bytes());
-    out.push(0x65);
-    out.extend_from_slice(b"$type");
-    out.push(0x72);
-    out.extend_from_slice(b"app.bsky.feed.post");
-    out.push(0x69);
-    out.extend_from_slice(b"createdAt");
-    out.extend_from_slice(&[0x78, 24]);
-    out.extend_from_slice(b"2023-11-14T22:13:20.000Z");
-    out
-}
+use atproto_repo::mst::Mst;
+use atproto_repo::workload::Workload;
 
 fn s_workload(n: u64) -> Vec<(String, Cid)> {
-    (0..n)
-        .map(|i| {
-            let key = format!("app.bsky.feed.post/{}", tid(i));
-            (key, node_cid(&record(&format!("post {i}"))))
-        })
-        .collect()
+    Workload::Sequential.entries(n)
 }
 
 fn r_workload(n: u64) -> Vec<(String, Cid)> {
-    (0..n)
-        .map(|i| {
-            let h = Sha256::digest(i.to_string().as_bytes());
-            let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();
-            let key = format!("com.example.record/{hex}");
-            (key, node_cid(&record(&format!("rec {i}"))))
-        })
-        .collect()
+    Workload::Random.entries(n)
 }
 
 fn build(kv: &[(String, Cid)]) -> (Mst, Cid) {

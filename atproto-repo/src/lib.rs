@@ -11,6 +11,7 @@ pub mod block_store;
 pub mod car;
 pub mod commit;
 pub mod mst;
+pub mod workload;
 
 pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
 #[cfg(feature = "async")]

@@ -4,9 +4,11 @@
 //! Scripts drive it, so every subcommand keeps a fixed output contract
 //! (documented on each subcommand and in the workspace README).
 
+mod bench;
 mod cbor;
 mod input;
 mod key;
+mod mst;
 mod syntax;
 
 use std::process::ExitCode;
@@ -31,6 +33,12 @@ enum Command {
     /// Generate signing keys and derive did:key identifiers.
     #[command(subcommand)]
     Key(key::Command),
+    /// Merkle Search Tree tools.
+    #[command(subcommand)]
+    Mst(mst::Command),
+    /// Time the shared benchmark workloads without criterion.
+    #[command(subcommand)]
+    Bench(bench::Command),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
         Command::Syntax(args) => syntax::run(args),
         Command::Cbor(cmd) => cbor::run(cmd),
         Command::Key(cmd) => key::run(cmd),
+        Command::Mst(cmd) => mst::run(cmd),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -184,3 +184,69 @@ fn key_commands() {
         assert_eq!(stdout(&again).trim_end(), lines[1]);
     }
 }
+
+/// `atp mst root` reproduces the roots of the commit-proof fixtures.
+#[test]
+fn mst_root_matches_fixtures() {
+    let text = std::fs::read_to_string(vectors().join("firehose/commit-proof-fixtures.json"))
+        .expect("fixtures");
+    let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let cases = cases.as_array().expect("array");
+    for case in cases {
+        let leaf = case["leafValue"].as_str().expect("cid");
+        let keys = case["keys"].as_array().expect("keys");
+        let input: String = keys
+            .iter()
+            .map(|k| format!("{} {leaf}\n", k.as_str().expect("key")))
+            .collect();
+        let out = atp(&["mst", "root"], input.as_bytes());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            stdout(&out).trim_end(),
+            case["rootBeforeCommit"].as_str().expect("cid")
+        );
+    }
+    assert_eq!(cases.len(), 6);
+
+    let bad = atp(
+        &["mst", "root"],
+        b"no-slash bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm\n",
+    );
+    assert_eq!(bad.status.code(), Some(1), "an invalid MST key is refused");
+    let empty = atp(&["mst", "root"], b"");
+    assert_eq!(
+        stdout(&empty).trim_end(),
+        "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
+    );
+}
+
+#[test]
+fn bench_mst_prints_the_workload_root() {
+    let out = atp(
+        &[
+            "bench",
+            "mst",
+            "--workload",
+            "S",
+            "--n",
+            "10000",
+            "--runs",
+            "1",
+        ],
+        b"",
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    // The S(10,000) root; a separate Python build of the same tree gives it too.
+    assert!(
+        text.contains("root: bafyreic5cqr43yvwrykhwngfipl3zhs73acj65ehkkkjrhvpuwtdd7luri"),
+        "{text}"
+    );
+    for field in ["build_ms_best:", "inserts_per_s:", "nodes:", "height:"] {
+        assert!(text.contains(field), "missing {field} in {text}");
+    }
+}
