@@ -1,18 +1,11 @@
-//! The deterministic workloads of `../shared/docs/BENCH-WORKLOADS.md`, built
-//! with the project's own types so every bench measures the same inputs.
+//! Workload records in the shapes the codec benches need. Keys, values and
+//! record bytes come from `atproto_repo::workload`, the one definition of the
+//! shared workloads.
 
 use std::collections::BTreeMap;
 
-use atproto_core::data::{Value, cbor};
-use atproto_core::syntax::Tid;
-
-/// The `createdAt` every workload record carries.
-pub const CREATED_AT: &str = "2023-11-14T22:13:20.000Z";
-
-/// `tid(i)`: the TID of `((1_700_000_000_000_000 + i*1000) << 10) | 0`.
-pub fn tid(i: u64) -> Tid {
-    Tid::from_u64((1_700_000_000_000_000 + i * 1000) << 10)
-}
+use atproto_core::data::Value;
+pub use atproto_repo::workload::{CREATED_AT, record};
 
 /// The workload record `{"$type":"app.bsky.feed.post","text":text,"createdAt":…}` as a value.
 pub fn record_value(text: &str) -> Value {
@@ -24,11 +17,6 @@ pub fn record_value(text: &str) -> Value {
     map.insert("text".to_owned(), Value::String(text.to_owned()));
     map.insert("createdAt".to_owned(), Value::String(CREATED_AT.to_owned()));
     Value::Map(map)
-}
-
-/// `record(text)`: the DAG-CBOR bytes of the workload record.
-pub fn record(text: &str) -> Vec<u8> {
-    cbor::encode(&record_value(text))
 }
 
 /// The same record as a typed struct, for the serde path.
