@@ -22,7 +22,5 @@ pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
 pub use commit::{Commit, CommitError, UnsignedCommit};
 pub use mst::{DiffOp, Mst, MstError};
-pub use repo::{
-    CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car,
-};
+pub use repo::{CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car};
 pub use sync::{Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof};

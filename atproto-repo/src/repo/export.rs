@@ -12,7 +12,9 @@ use bytes::Bytes;
 use super::{Repo, RepoError, read_commit};
 use crate::block_store::BlockStore;
 use crate::car::{CarWrite, CarWriter};
-use crate::mst::{DiffOp, Link, MstError, Node, child_layer, cid_from_digest, gap_bounds, load_node};
+use crate::mst::{
+    DiffOp, Link, MstError, Node, child_layer, cid_from_digest, gap_bounds, load_node,
+};
 
 /// Walks a tree in the streamable CAR order: each node, then (in key order)
 /// its left subtree, then each entry's record and right subtree.
@@ -149,7 +151,14 @@ impl<S: BlockStore> Repo<S> {
         }
         let old_root = commit.data;
         let mut old_nodes = BTreeSet::new();
-        collect_nodes(self.mst.store(), &old_root, None, None, None, &mut old_nodes)?;
+        collect_nodes(
+            self.mst.store(),
+            &old_root,
+            None,
+            None,
+            None,
+            &mut old_nodes,
+        )?;
         // Diff from the current tree to the old one: what it deletes or
         // updates are the records the receiver lacks.
         let records: BTreeSet<Cid> = self
@@ -171,10 +180,11 @@ impl<S: BlockStore> Repo<S> {
         records: Option<&BTreeSet<Cid>>,
     ) -> Result<W, RepoError> {
         let root = self.mst.root_cid()?;
-        let commit_block = self.mst.store().get(&self.cid)?.map_or_else(
-            || Bytes::from(self.commit.to_cbor()),
-            |b| b,
-        );
+        let commit_block = self
+            .mst
+            .store()
+            .get(&self.cid)?
+            .unwrap_or_else(|| Bytes::from(self.commit.to_cbor()));
         let mut writer = CarWriter::new(out, core::slice::from_ref(&self.cid))?;
         writer.write_block(&self.cid, &commit_block)?;
         if skip.is_none_or(|s| !s.contains(&root)) {

@@ -382,9 +382,10 @@ impl<S: BlockStore> Repo<S> {
 
     /// Every record's path and CID, in key order.
     pub fn records(&self) -> impl Iterator<Item = Result<(String, Cid), RepoError>> + '_ {
-        self.mst
-            .iter()
-            .map(|kv| kv.map(|(k, v)| (k.into_owned(), v)).map_err(RepoError::from))
+        self.mst.iter().map(|kv| {
+            kv.map(|(k, v)| (k.into_owned(), v))
+                .map_err(RepoError::from)
+        })
     }
 
     /// The current commit.
@@ -453,7 +454,10 @@ fn read_commit<S: BlockStore + ?Sized>(store: &S, cid: &Cid) -> Result<Commit, R
 }
 
 /// Checks and encodes every write against the current tree.
-fn prepare<S: BlockStore>(mst: &Mst<S>, writes: &[RecordWrite]) -> Result<Vec<Prepared>, RepoError> {
+fn prepare<S: BlockStore>(
+    mst: &Mst<S>,
+    writes: &[RecordWrite],
+) -> Result<Vec<Prepared>, RepoError> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(writes.len());
     for w in writes {
@@ -566,8 +570,13 @@ fn finish_commit<S: BlockStore>(
     blocks.push((cid, commit_block.clone()));
     blocks.extend(new_nodes.iter().map(|(c, b)| (*c, b.clone())));
     blocks.extend(prepared.iter().filter_map(|p| p.record.clone()));
-    mst.store_mut()
-        .put_many(blocks.iter().skip(1).chain(core::iter::once(&blocks[0])).cloned())?;
+    mst.store_mut().put_many(
+        blocks
+            .iter()
+            .skip(1)
+            .chain(core::iter::once(&blocks[0]))
+            .cloned(),
+    )?;
     Ok(CommitData {
         cid,
         commit,

@@ -150,11 +150,9 @@ pub fn verify_car(
         next: 0,
         index: None,
     };
-    let commit_bytes = blocks
-        .get(&root)
-        .ok_or_else(|| RepoError::MissingCommit {
-            cid: Box::new(root),
-        })?;
+    let commit_bytes = blocks.get(&root).ok_or_else(|| RepoError::MissingCommit {
+        cid: Box::new(root),
+    })?;
     let commit = Commit::decode_bytes(&commit_bytes)?;
     if let Some(did) = did {
         if commit.did != *did {
@@ -207,19 +205,19 @@ impl Walk<'_> {
             }
             .into());
         }
-        let bytes = self
-            .blocks
-            .get(cid)
-            .ok_or_else(|| MstError::MissingBlock { cid: Box::new(*cid) })?;
+        let bytes = self.blocks.get(cid).ok_or_else(|| MstError::MissingBlock {
+            cid: Box::new(*cid),
+        })?;
         // The block's hash was checked when the CAR was read.
         let node = NodeData::decode(&bytes).map_err(|e| with_cid(e, cid))?;
         self.nodes += 1;
         let layer = check_node(&node, cid, layer, lo, hi)?;
         let child = layer.checked_sub(1);
-        let sub = |s: &mut Self, c: &Option<Cid>, lo: Option<&str>, hi: Option<&str>| match (c, child) {
-            (Some(c), Some(l)) => s.node(c, Some(l), lo, hi),
-            _ => Ok(()),
-        };
+        let sub =
+            |s: &mut Self, c: &Option<Cid>, lo: Option<&str>, hi: Option<&str>| match (c, child) {
+                (Some(c), Some(l)) => s.node(c, Some(l), lo, hi),
+                _ => Ok(()),
+            };
         let first = node.entries.first().map(|e| e.key.as_str());
         sub(self, &node.left, lo, first.or(hi))?;
         for (i, e) in node.entries.iter().enumerate() {

@@ -137,7 +137,11 @@ where
 /// [`SliceError::TooLarge`] when the CAR would exceed [`MAX_SLICE_SIZE`]
 /// (checked before writing). Either way the caller should emit a `#sync`
 /// event (or split the batch) instead.
-pub fn write_car_slice<'b, I>(commit: &Cid, blocks: I, op_count: usize) -> Result<Vec<u8>, SliceError>
+pub fn write_car_slice<'b, I>(
+    commit: &Cid,
+    blocks: I,
+    op_count: usize,
+) -> Result<Vec<u8>, SliceError>
 where
     I: IntoIterator<Item = (&'b Cid, &'b [u8])> + Clone,
 {

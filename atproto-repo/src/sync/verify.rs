@@ -68,9 +68,11 @@ pub fn verify_commit_proof(
         crate::block_store::BlockStore::put(&mut store, cid, bytes)
             .map_err(crate::mst::MstError::from)?;
     }
-    let commit_bytes = store.remove(&root).ok_or_else(|| ProofError::MissingCommit {
-        cid: Box::new(root),
-    })?;
+    let commit_bytes = store
+        .remove(&root)
+        .ok_or_else(|| ProofError::MissingCommit {
+            cid: Box::new(root),
+        })?;
     let commit = Commit::decode_bytes(&commit_bytes)?;
     if commit.did != *expected_did {
         return Err(ProofError::WrongDid {
@@ -96,7 +98,10 @@ pub fn verify_commit_proof(
     for op in ops {
         let now = mst.get(&op.path)?;
         if op.action != OpAction::Delete && now != op.cid {
-            return Err(mismatch(op, "the tree's value at the path is not the op's cid"));
+            return Err(mismatch(
+                op,
+                "the tree's value at the path is not the op's cid",
+            ));
         }
     }
     for op in ops {
