@@ -134,7 +134,8 @@ fn writes_are_atomic_and_checked() {
     let before = (repo.commit_cid(), repo.data_root(), repo.rev());
     let k = key();
     let posts = coll("app.bsky.feed.post");
-    let bad_batches: Vec<(Vec<RecordWrite>, fn(&RepoError) -> bool)> = vec![
+    type Case = (Vec<RecordWrite>, fn(&RepoError) -> bool);
+    let bad_batches: Vec<Case> = vec![
         (
             vec![
                 create("app.bsky.feed.post", 100, "ok"),
