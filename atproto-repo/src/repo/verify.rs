@@ -209,18 +209,16 @@ impl Walk<'_> {
             cid: Box::new(*cid),
         })?;
         // The block's hash was checked when the CAR was read.
-        let node = NodeData::decode(&bytes).map_err(|e| with_cid(e, cid))?;
+        let mut node = NodeData::decode(&bytes).map_err(|e| with_cid(e, cid))?;
         self.nodes += 1;
         let layer = check_node(&node, cid, layer, lo, hi)?;
         let child = layer.checked_sub(1);
-        let sub =
-            |s: &mut Self, c: &Option<Cid>, lo: Option<&str>, hi: Option<&str>| match (c, child) {
-                (Some(c), Some(l)) => s.node(c, Some(l), lo, hi),
-                _ => Ok(()),
-            };
-        let first = node.entries.first().map(|e| e.key.as_str());
-        sub(self, &node.left, lo, first.or(hi))?;
-        for (i, e) in node.entries.iter().enumerate() {
+        if let (Some(left), Some(l)) = (&node.left, child) {
+            let first = node.entries.first().map(|e| e.key.as_str());
+            self.node(left, Some(l), lo, first.or(hi))?;
+        }
+        for i in 0..node.entries.len() {
+            let e = &node.entries[i];
             let record = self
                 .blocks
                 .get(&e.value)
@@ -234,9 +232,15 @@ impl Walk<'_> {
                     error,
                 }
             })?;
-            self.records.push((e.key.clone(), e.value));
-            let next = node.entries.get(i + 1).map(|n| n.key.as_str()).or(hi);
-            sub(self, &e.right, Some(&e.key), next)?;
+            // The key moves into the listing once the subtree after it,
+            // which it bounds, has been walked.
+            let slot = self.records.len();
+            self.records.push((String::new(), e.value));
+            if let (Some(right), Some(l)) = (&e.right, child) {
+                let next = node.entries.get(i + 1).map(|n| n.key.as_str()).or(hi);
+                self.node(right, Some(l), Some(&e.key), next)?;
+            }
+            self.records[slot].0 = core::mem::take(&mut node.entries[i].key);
         }
         Ok(())
     }
