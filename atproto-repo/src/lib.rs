@@ -11,6 +11,8 @@ pub mod block_store;
 pub mod car;
 pub mod commit;
 pub mod mst;
+pub mod repo;
+pub mod sync;
 pub mod workload;
 
 pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
@@ -21,3 +23,5 @@ pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
 pub use commit::{Commit, CommitError, UnsignedCommit};
 pub use mst::{DiffOp, Mst, MstError};
+pub use repo::{CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car};
+pub use sync::{Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof};

@@ -43,8 +43,10 @@ pub use diff::DiffOp;
 pub use error::MstError;
 pub use iter::{Iter, KeyValue};
 pub use key::{MAX_KEY_LEN, common_prefix_len, key_height, validate_key};
+pub(crate) use node::cid_from_digest;
 pub use node::{EntryData, MAX_CID_LEN, MAX_NODE_ENTRIES, NodeData, node_cid};
 pub use tree::Mst;
+pub(crate) use tree::{Link, Node, child_layer, gap_bounds, load_node};
 
 /// The CID of the empty tree's root node, `{l: null, e: []}`.
 pub const EMPTY_TREE_ROOT: &str = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm";

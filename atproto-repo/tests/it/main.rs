@@ -8,3 +8,5 @@ mod commit;
 #[path = "../../../atproto-core/tests/it/interop.rs"]
 mod interop;
 mod mst;
+mod repo;
+mod sync;

@@ -1,0 +1,198 @@
+//! Timing: repository export, load + full verify, and commit proofs on the
+//! S(100,000) workload of the benchmark notes (scenarios 3, 4 and 5).
+//!
+//! `cargo run --release -p atproto-repo --example repo_bench`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use atproto_core::syntax::{Did, Nsid, RecordKey};
+use atproto_repo::repo::{RecordValue, RecordWrite, Repo, verify_car};
+use atproto_repo::sync::verify_commit_proof;
+use atproto_repo::workload::{self, tid};
+use atproto_repo::{MemoryBlockStore, mst::EMPTY_TREE_ROOT};
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const N: u64 = 100_000;
+const NOW: u64 = 1_800_000_000_000_000;
+
+fn record(text: &str) -> Bytes {
+    Bytes::from(workload::record(text))
+}
+
+fn best<F: FnMut() -> Result<()>>(rounds: usize, mut f: F) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..rounds {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+fn vm_hwm() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// Scenario 4 alone, in a fresh process, so that peak RSS is the verifier's.
+fn verify_only(path: &str) -> Result<()> {
+    let car = Bytes::from(std::fs::read(path)?);
+    let before = vm_hwm();
+    let v = verify_car(car.clone(), None, None)?;
+    println!(
+        "  [child] peak RSS: {} after reading the {:.1} MB CAR, {} after verify_car",
+        before,
+        car.len() as f64 / 1e6,
+        vm_hwm()
+    );
+    black_box(v);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 3 && args[1] == "--verify-only" {
+        return verify_only(&args[2]);
+    }
+    let key = workload::bench_keypair()?;
+    let did: Did = "did:plc:benchbenchbenchbenchbenc".parse()?;
+    let coll: Nsid = "app.bsky.feed.post".parse()?;
+    let writes: Vec<RecordWrite> = (0..N)
+        .map(|i| -> Result<RecordWrite> {
+            Ok(RecordWrite::Create {
+                collection: coll.clone(),
+                rkey: RecordKey::try_from(tid(i).as_str())?,
+                value: RecordValue::Cbor(record(&format!("post {i}"))),
+            })
+        })
+        .collect::<Result<_>>()?;
+
+    let t = Instant::now();
+    let (mut repo, first) =
+        Repo::create_at(MemoryBlockStore::new(), did.clone(), &key, &writes, NOW)?;
+    println!(
+        "S(100k) repo create: {:.1} ms, data {} commit {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        first.data,
+        first.cid
+    );
+
+    // Scenario 3: export.
+    let mut car = Vec::new();
+    let export = best(5, || {
+        car = repo.export_car(Vec::with_capacity(24 << 20))?;
+        Ok(())
+    })?;
+    let car = Bytes::from(car);
+    println!(
+        "scenario 3  export S(100k) CAR: {:.2} ms, {:.1} MB ({:.0} MB/s)",
+        export.as_secs_f64() * 1e3,
+        car.len() as f64 / 1e6,
+        car.len() as f64 / export.as_secs_f64() / 1e6
+    );
+
+    // Scenario 4: load + full verify.
+    let pk = key.public_key();
+    let v = verify_car(car.clone(), Some(&did), Some(&pk))?;
+    assert_eq!(v.records.len() as u64, N);
+    assert_eq!(v.commit.data, repo.data_root());
+    let verify = best(10, || {
+        black_box(verify_car(car.clone(), Some(&did), Some(&pk))?);
+        Ok(())
+    })?;
+    let sha = best(10, || {
+        let mut h = Sha256::new();
+        h.update(&car);
+        black_box(h.finalize());
+        Ok(())
+    })?;
+    println!(
+        "scenario 4  load+verify: {:.2} ms, {:.0} MB/s; raw SHA-256 {:.2} ms, {:.0} MB/s (ratio {:.2}); {} records, {} nodes, {} blocks; data {}",
+        verify.as_secs_f64() * 1e3,
+        car.len() as f64 / verify.as_secs_f64() / 1e6,
+        sha.as_secs_f64() * 1e3,
+        car.len() as f64 / sha.as_secs_f64() / 1e6,
+        sha.as_secs_f64() / verify.as_secs_f64(),
+        v.records.len(),
+        v.node_count,
+        v.block_count,
+        v.commit.data
+    );
+    let path = std::env::temp_dir().join("atproto-repo-bench-s100k.car");
+    std::fs::write(&path, &car)?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg("--verify-only")
+        .arg(&path)
+        .status()?;
+    let _ = std::fs::remove_file(&path);
+    if !status.success() {
+        return Err("child verify failed".into());
+    }
+
+    // Scenario 5: commit proofs, batches of 1, 10, 200 writes (half new
+    // records, half updates of existing ones).
+    let mut next = N;
+    let mut now = NOW + 1;
+    for batch in [1usize, 10, 200] {
+        let rounds = if batch == 200 { 50 } else { 300 };
+        let (mut produce, mut check) = (Duration::ZERO, Duration::ZERO);
+        let mut last_root = repo.data_root();
+        for r in 0..rounds {
+            let ws: Vec<RecordWrite> = (0..batch)
+                .map(|j| -> Result<RecordWrite> {
+                    let value = RecordValue::Cbor(record(&format!("edit {r} {j}")));
+                    Ok(if j % 2 == 0 {
+                        next += 1;
+                        RecordWrite::Create {
+                            collection: coll.clone(),
+                            rkey: RecordKey::try_from(tid(next).as_str())?,
+                            value,
+                        }
+                    } else {
+                        RecordWrite::Update {
+                            collection: coll.clone(),
+                            rkey: RecordKey::try_from(
+                                tid((r * batch + j) as u64 * 37 % N).as_str(),
+                            )?,
+                            value,
+                        }
+                    })
+                })
+                .collect::<Result<_>>()?;
+            now += 1000;
+            let t = Instant::now();
+            let data = repo.apply_writes_at(&ws, &key, now)?;
+            let slice = Bytes::from(data.car_slice()?);
+            produce += t.elapsed();
+            let prev = data
+                .prev_data
+                .unwrap_or_else(|| EMPTY_TREE_ROOT.parse().unwrap_or(data.data));
+            let t = Instant::now();
+            black_box(verify_commit_proof(
+                slice,
+                &data.ops,
+                &prev,
+                &did,
+                Some(&pk),
+            )?);
+            check += t.elapsed();
+            last_root = data.data;
+        }
+        println!(
+            "scenario 5  batch {batch:>3}: apply+slice {:.1} µs, verify by inversion {:.1} µs per commit; root {last_root}",
+            produce.as_secs_f64() * 1e6 / rounds as f64,
+            check.as_secs_f64() * 1e6 / rounds as f64,
+        );
+    }
+    Ok(())
+}
