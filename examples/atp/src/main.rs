@@ -5,10 +5,13 @@
 //! (documented on each subcommand and in the workspace README).
 
 mod bench;
+mod car;
 mod cbor;
 mod input;
 mod key;
 mod mst;
+mod progress;
+mod repo;
 mod syntax;
 
 use std::process::ExitCode;
@@ -36,6 +39,12 @@ enum Command {
     /// Merkle Search Tree tools.
     #[command(subcommand)]
     Mst(mst::Command),
+    /// Create, list and read repositories (CAR files).
+    #[command(subcommand)]
+    Repo(repo::Command),
+    /// Verify CAR files.
+    #[command(subcommand)]
+    Car(car::Command),
     /// Time the shared benchmark workloads without criterion.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -48,6 +57,8 @@ fn main() -> ExitCode {
         Command::Cbor(cmd) => cbor::run(cmd),
         Command::Key(cmd) => key::run(cmd),
         Command::Mst(cmd) => mst::run(cmd),
+        Command::Repo(cmd) => repo::run(cmd),
+        Command::Car(cmd) => car::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

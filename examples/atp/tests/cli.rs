@@ -250,3 +250,87 @@ fn bench_mst_prints_the_workload_root() {
         assert!(text.contains(field), "missing {field} in {text}");
     }
 }
+
+/// The repository pipeline: create → verify (with and without the right key) → ls → get.
+#[test]
+fn repo_create_verify_ls_get() {
+    const KEY: &str = "9085d2bef69286a6cbb51623c8fa258629945cd55ca705cc4e66700396894e0c";
+    const DID_KEY: &str = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme";
+    let records = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/records.jsonl");
+    let dir = std::env::temp_dir().join(format!("atp-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let car = dir.join("repo.car");
+    let car = car.to_str().expect("UTF-8 path");
+
+    let out = atp(
+        &[
+            "repo",
+            "create",
+            "--did",
+            "did:plc:z72i7hdynmk6r22z27h6tvur",
+            "--key-hex",
+            KEY,
+            "--records",
+            records.to_str().expect("path"),
+            "--out",
+            car,
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(created["records"], 5);
+
+    let out = atp(&["car", "verify", car, "--did-key", DID_KEY], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(verified["did"], "did:plc:z72i7hdynmk6r22z27h6tvur");
+    for field in ["commit", "data", "rev", "records"] {
+        assert_eq!(verified[field], created[field], "{field}");
+    }
+    assert!(verified["blocks"].as_u64().expect("count") >= 6);
+
+    let other_key = "did:key:zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9";
+    let out = atp(&["car", "verify", car, "--did-key", other_key], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("invalid: "), "{}", stdout(&out));
+
+    let out = atp(&["repo", "ls", car], b"");
+    let listing = stdout(&out);
+    let paths: Vec<&str> = listing
+        .lines()
+        .map(|l| l.split(' ').next().expect("path"))
+        .collect();
+    assert_eq!(paths.len(), 5);
+    assert!(
+        paths.windows(2).all(|w| w[0] < w[1]),
+        "key order: {paths:?}"
+    );
+    assert!(paths.contains(&"app.bsky.actor.profile/self"));
+
+    let out = atp(
+        &["repo", "get", car, "app.bsky.feed.post/3l3qo2vutsw2b"],
+        b"",
+    );
+    assert!(out.status.success());
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(record["text"], "Hello from atp! 🦀");
+    let missing = atp(
+        &["repo", "get", car, "app.bsky.feed.post/3l3qo2vutsw2z"],
+        b"",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+
+    // A truncated CAR is refused with a reason, never a crash.
+    let bytes = std::fs::read(car).expect("CAR");
+    let truncated = dir.join("truncated.car");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    let out = atp(&["car", "verify", truncated.to_str().expect("path")], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("invalid: "), "{}", stdout(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
