@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::multihash::Multihash;
 use atproto_core::data::{DAG_CBOR_CODEC, Limits, RAW_CODEC, SHA2_256, Value, cbor};
-use sha2::{Digest, Sha256};
 
 use super::error::{CarErrorKind, HeaderError};
 
@@ -142,7 +141,7 @@ pub(crate) fn check_section(
     let hash = Multihash::<64>::wrap(SHA2_256, digest)
         .map_err(|_| (CarErrorKind::BadCid("bad multihash"), 0))?;
     let cid = Cid::new_v1(codec, hash);
-    if Sha256::digest(block).as_slice() != digest {
+    if crate::hash::sha256(block)[..] != *digest {
         return Err((CarErrorKind::HashMismatch { cid }, ATPROTO_CID_LEN));
     }
     Ok((cid, ATPROTO_CID_LEN))

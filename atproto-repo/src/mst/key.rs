@@ -2,7 +2,6 @@
 
 use alloc::string::String;
 
-use sha2::{Digest, Sha256};
 
 use super::MstError;
 
@@ -67,7 +66,7 @@ fn check_key_chars(key: &[u8]) -> Option<&'static str> {
 /// The height (layer) of a key: the number of leading zero bits of
 /// SHA-256(key), halved and rounded down (fan-out 4).
 pub fn key_height(key: &[u8]) -> u8 {
-    let digest = Sha256::digest(key);
+    let digest = crate::hash::sha256(key);
     let mut zeros: u32 = 0;
     for &b in digest.iter() {
         if b == 0 {

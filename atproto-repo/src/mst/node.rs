@@ -13,7 +13,6 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use atproto_core::cid::multihash::Multihash;
-use sha2::{Digest, Sha256};
 
 use super::MstError;
 use super::key::{MAX_KEY_LEN, common_prefix_len, validate_key};
@@ -171,7 +170,7 @@ impl NodeData {
 
 /// The CID of a node's encoding: CIDv1, dag-cbor, sha2-256.
 pub fn node_cid(bytes: &[u8]) -> Cid {
-    cid_from_digest(&Sha256::digest(bytes))
+    cid_from_digest(&crate::hash::sha256(bytes))
 }
 
 pub(crate) fn cid_from_digest(digest: &[u8]) -> Cid {

@@ -7,7 +7,6 @@ use core::mem;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
 use super::MstError;
 use super::key::{key_height, validate_key};
@@ -182,7 +181,7 @@ impl Node {
         }
         buf.clear();
         self.encode(buf)?;
-        let digest: [u8; 32] = Sha256::digest(buf.as_slice()).into();
+        let digest: [u8; 32] = crate::hash::sha256(buf.as_slice());
         self.cid = Some(digest);
         Ok(digest)
     }
@@ -210,7 +209,7 @@ impl Node {
         self.encode(buf)?;
         let digest: [u8; 32] = match self.cid {
             Some(digest) => digest,
-            None => Sha256::digest(buf.as_slice()).into(),
+            None => crate::hash::sha256(buf.as_slice()),
         };
         let cid = cid_from_digest(&digest);
         store.put(cid, Bytes::copy_from_slice(buf))?;
@@ -500,7 +499,7 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     let bytes = store.get(cid)?.ok_or_else(|| MstError::MissingBlock {
         cid: Box::new(*cid),
     })?;
-    if Sha256::digest(&bytes).as_slice() != mh.digest() {
+    if crate::hash::sha256(&bytes)[..] != *mh.digest() {
         return Err(MstError::HashMismatch {
             cid: Box::new(*cid),
         });
