@@ -90,7 +90,113 @@ impl NodeData {
     /// longer than [`MAX_CID_LEN`], and trailing bytes.
     /// Heights are not checked here: a node does not know its layer.
     pub fn decode(bytes: &[u8]) -> Result<Self, MstError> {
+        let mut refs = NodeRefs::default();
+        refs.decode(bytes)?;
+        let mut entries = Vec::with_capacity(refs.entries.len());
+        for (i, e) in refs.entries.iter().enumerate() {
+            // The decoder accepted only ASCII keys, so this cannot fail.
+            let key = core::str::from_utf8(refs.key(i))
+                .map_err(|_| MstError::MalformedNode {
+                    cid: None,
+                    offset: 0,
+                    reason: "entry key is not UTF-8",
+                })?
+                .into();
+            entries.push(EntryData {
+                key,
+                value: e.value.cid(bytes),
+                right: e.right.as_ref().map(|r| r.cid(bytes)),
+            });
+        }
+        Ok(NodeData {
+            left: refs.left.as_ref().map(|l| l.cid(bytes)),
+            entries,
+        })
+    }
+}
+
+/// A CID inside a node's bytes, as the decoder checked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkRef {
+    /// CIDv1 with a one-byte codec and a sha2-256 digest (every link an
+    /// honest repository holds): the codec and the digest's offset in the
+    /// node.
+    Sha256 { codec: u8, at: u32 },
+    /// Any other CIDv1 the decoder accepts.
+    Other(alloc::boxed::Box<Cid>),
+}
+
+impl LinkRef {
+    /// The codec and digest of a sha2-256 link, borrowed from `node`, the
+    /// bytes it was decoded from.
+    #[inline]
+    pub(crate) fn sha256<'a>(&self, node: &'a [u8]) -> Option<(u64, &'a [u8; 32])> {
+        match self {
+            LinkRef::Sha256 { codec, at } => {
+                let at = *at as usize;
+                let digest = node.get(at..at + 32)?.try_into().ok()?;
+                Some((u64::from(*codec), digest))
+            }
+            LinkRef::Other(_) => None,
+        }
+    }
+
+    /// The link as a [`Cid`]; `node` is the bytes it was decoded from.
+    pub(crate) fn cid(&self, node: &[u8]) -> Cid {
+        match (self, self.sha256(node)) {
+            (LinkRef::Other(cid), _) => **cid,
+            (_, Some((codec, digest))) => cid_from_codec_digest(codec, digest),
+            // Unreachable: a `Sha256` link always lies inside its node.
+            (_, None) => Cid::default(),
+        }
+    }
+}
+
+/// One entry of a [`NodeRefs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryRef {
+    /// End of the full key in [`NodeRefs::keys`] (it starts where the
+    /// previous one ends).
+    key_end: u32,
+    /// The value (`v`).
+    pub(crate) value: LinkRef,
+    /// The subtree after this entry (`t`).
+    pub(crate) right: Option<LinkRef>,
+}
+
+/// A decoded node that borrows its links from the node's bytes and keeps its
+/// keys, expanded, in one buffer: decoding allocates nothing once the
+/// buffers have grown, so one `NodeRefs` per tree level serves a whole walk.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeRefs {
+    /// The left subtree (`l`).
+    pub(crate) left: Option<LinkRef>,
+    /// The entries, sorted strictly ascending by key.
+    pub(crate) entries: Vec<EntryRef>,
+    /// The full keys, one after another.
+    keys: Vec<u8>,
+}
+
+impl NodeRefs {
+    /// The full key of entry `i`.
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.entries[p].key_end as usize,
+            None => 0,
+        };
+        &self.keys[start..self.entries[i].key_end as usize]
+    }
+
+    /// Decodes `bytes` into `self` with the checks of [`NodeData::decode`].
+    pub(crate) fn decode(&mut self, bytes: &[u8]) -> Result<(), MstError> {
+        self.left = None;
+        self.entries.clear();
+        self.keys.clear();
         let mut r = Reader { buf: bytes, pos: 0 };
+        if bytes.len() > u32::MAX as usize {
+            return Err(r.error("node larger than 4 GiB"));
+        }
         r.expect_map_len(2)?;
         r.expect_key(b"e")?;
         let at = r.pos;
@@ -107,7 +213,8 @@ impl NodeData {
         if count as usize > (bytes.len() - r.pos) / 15 {
             return Err(r.error_at(at, "more entries declared than the node has bytes"));
         }
-        let mut entries: Vec<EntryData> = Vec::with_capacity(count as usize);
+        self.entries.reserve(count as usize);
+        let mut prev_start = 0;
         for i in 0..count as usize {
             r.expect_map_len(4)?;
             r.expect_key(b"k")?;
@@ -123,8 +230,8 @@ impl NodeData {
                 MAJOR_UINT,
                 "expected the prefix length `p` as an unsigned integer",
             )?;
-            let prev = entries.last().map_or(&[][..], |e| e.key.as_bytes());
-            if p > prev.len() as u64 {
+            let prev_len = self.keys.len() - prev_start;
+            if p > prev_len as u64 {
                 let reason = if i == 0 {
                     "the first entry's prefix length `p` must be 0"
                 } else {
@@ -133,38 +240,45 @@ impl NodeData {
                 return Err(r.error_at(p_at, reason));
             }
             let p = p as usize;
-            let mut key = Vec::with_capacity(p + suffix.len());
-            key.extend_from_slice(&prev[..p]);
-            key.extend_from_slice(suffix);
+            let start = self.keys.len();
+            self.keys
+                .extend_from_within(prev_start..prev_start + p);
+            self.keys.extend_from_slice(suffix);
+            let (prev, key) = self.keys[prev_start..].split_at(prev_len);
             if i > 0 {
-                if key.as_slice() <= prev {
+                if key <= prev {
                     return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
                 }
-                if common_prefix_len(prev, &key) != p {
+                // `key` is `prev[..p] ‖ suffix` and sorts after `prev`: the
+                // shared prefix is exactly `p` unless the suffix starts
+                // with `prev[p]`.
+                if prev.get(p).is_some_and(|b| suffix.first() == Some(b)) {
                     return Err(r.error_at(
                         p_at,
                         "prefix length `p` is not the full prefix shared with the previous key",
                     ));
                 }
             }
-            if validate_key(&key).is_err() {
+            if validate_key(key).is_err() {
                 return Err(r.error_at(k_at, "entry key is not a valid MST key"));
             }
             r.expect_key(b"t")?;
-            let right = r.nullable_cid()?;
+            let right = r.nullable_link()?;
             r.expect_key(b"v")?;
-            let value = r.cid()?;
-            // validate_key accepted only ASCII, so this cannot fail.
-            let key =
-                String::from_utf8(key).map_err(|_| r.error_at(k_at, "entry key is not UTF-8"))?;
-            entries.push(EntryData { key, value, right });
+            let value = r.link()?;
+            prev_start = start;
+            self.entries.push(EntryRef {
+                key_end: self.keys.len() as u32,
+                value,
+                right,
+            });
         }
         r.expect_key(b"l")?;
-        let left = r.nullable_cid()?;
+        self.left = r.nullable_link()?;
         if r.pos != bytes.len() {
             return Err(r.error("trailing bytes after the node"));
         }
-        Ok(NodeData { left, entries })
+        Ok(())
     }
 }
 
@@ -422,13 +536,29 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn nullable_cid(&mut self) -> Result<Option<Cid>, MstError> {
+    fn nullable_link(&mut self) -> Result<Option<LinkRef>, MstError> {
         if self.buf.get(self.pos) == Some(&CBOR_NULL) {
             self.pos += 1;
             Ok(None)
         } else {
-            self.cid().map(Some)
+            self.link().map(Some)
         }
+    }
+
+    #[inline]
+    fn link(&mut self) -> Result<LinkRef, MstError> {
+        // The canonical form of a CIDv1 with a one-byte codec and a sha2-256
+        // digest, exactly what `cid` accepts for such a link.
+        if let Some(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, codec, 0x12, 0x20]) =
+            self.buf.get(self.pos..self.pos + 9)
+        {
+            if codec < 0x80 && self.buf.len() - self.pos >= 41 {
+                let at = (self.pos + 9) as u32;
+                self.pos += 41;
+                return Ok(LinkRef::Sha256 { codec, at });
+            }
+        }
+        self.cid().map(|c| LinkRef::Other(alloc::boxed::Box::new(c)))
     }
 
     fn cid(&mut self) -> Result<Cid, MstError> {
