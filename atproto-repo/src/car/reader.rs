@@ -12,13 +12,10 @@ use super::section::{
     ATPROTO_CID_LEN, check_section, check_section_raw, parse_header, read_varint,
 };
 
-/// A hash-checked block as [`CarReader::next_raw`] returns it.
+/// A hash-checked block as [`CarReader::next_raw`] returns it: its CID is
+/// the [`ATPROTO_CID_LEN`] bytes before `start`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawBlock {
-    /// The CID's codec (dag-cbor or raw).
-    pub(crate) codec: u8,
-    /// The CID's sha2-256 digest.
-    pub(crate) digest: [u8; 32],
     /// Where the block starts in the input.
     pub(crate) start: usize,
     /// Where the block ends in the input.
@@ -140,8 +137,7 @@ impl CarReader {
     }
 
     /// Reads the next block and checks its hash, without building a CID or
-    /// a `Bytes` handle: the codec, the digest and the block's range in
-    /// [`input`](Self::input). `Ok(None)` at the end (and after an error).
+    /// a `Bytes` handle: the block's range in [`input`](Self::input). `Ok(None)` at the end (and after an error).
     #[inline]
     pub(crate) fn next_raw(&mut self) -> Result<Option<RawBlock>, CarError> {
         if self.fused || self.pos == self.input.len() {
@@ -172,12 +168,9 @@ impl CarReader {
     #[inline]
     fn read_raw(&mut self) -> Result<RawBlock, CarError> {
         let body = self.section_body()?;
-        let (codec, digest) =
-            check_section_raw(&self.input[body.clone()], self.limits.max_block_size)
-                .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
+        check_section_raw(&self.input[body.clone()], self.limits.max_block_size)
+            .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
         let raw = RawBlock {
-            codec,
-            digest: *digest,
             start: body.start + ATPROTO_CID_LEN,
             end: body.end,
         };

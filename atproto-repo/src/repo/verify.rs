@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::{RepoError, validate_record};
 use crate::car::CarReader;
+use crate::car::section::ATPROTO_CID_LEN;
 use crate::commit::Commit;
 use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
 
@@ -48,23 +49,40 @@ impl VerifiedRepo {
     /// Every block of the CAR (hash-checked), as slices of its bytes.
     pub fn blocks(&self) -> impl Iterator<Item = (Cid, Bytes)> + '_ {
         self.blocks.iter().map(|b| {
+            let (digest, codec) = b.key(&self.car);
             (
-                cid_from_codec_digest(u64::from(b.codec), &b.digest),
+                cid_from_codec_digest(u64::from(codec), digest),
                 self.car.slice(b.start..b.start + b.len as usize),
             )
         })
     }
 }
 
-/// A hash-checked block: what a CID link compares, and where the block lies
-/// in the CAR.
-#[derive(Debug, Clone)]
+/// A hash-checked block: where it lies in the CAR. Its CID (always
+/// `01 ‖ codec ‖ 12 20 ‖ digest`, 36 bytes, as the reader accepts no other
+/// form) sits just before it, so the table needs no copy of the digest.
+#[derive(Debug, Clone, Copy)]
 struct Block {
-    digest: [u8; 32],
     start: usize,
     /// At most the CAR reader's block size limit (2 MiB).
     len: u32,
-    codec: u8,
+}
+
+impl Block {
+    #[inline]
+    fn bytes(self, car: &[u8]) -> &[u8] {
+        car.get(self.start..self.start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The codec and digest of the block's CID, from the CAR.
+    #[inline]
+    fn key(self, car: &[u8]) -> (&[u8], u8) {
+        match car.get(self.start - ATPROTO_CID_LEN..self.start) {
+            Some([1, codec, 0x12, 0x20, digest @ ..]) => (digest, *codec),
+            _ => (&[], 0),
+        }
+    }
 }
 
 /// The CAR's blocks with a cursor: a CAR in the streamable order is
@@ -82,29 +100,27 @@ impl<'a> Blocks<'a> {
     #[inline]
     fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<&'a [u8]> {
         let car = self.car;
-        let bytes = |b: &Block| car.get(b.start..b.start + b.len as usize);
         if let Some(b) = self.blocks.get(self.next) {
-            if b.digest == *digest && u64::from(b.codec) == codec {
+            if b.key(car) == (&digest[..], codec as u8) && codec < 0x80 {
                 self.next += 1;
-                return bytes(b);
+                return Some(b.bytes(car));
             }
         }
+        let codec = u8::try_from(codec).ok()?;
         let blocks = self.blocks;
         let index = self.index.get_or_insert_with(|| {
             let mut ix: Vec<u32> = (0..blocks.len() as u32).collect();
             ix.sort_unstable_by(|a, b| {
-                let (a, b) = (&blocks[*a as usize], &blocks[*b as usize]);
-                (a.digest, a.codec).cmp(&(b.digest, b.codec))
+                blocks[*a as usize]
+                    .key(car)
+                    .cmp(&blocks[*b as usize].key(car))
             });
             ix
         });
         let at = index
-            .binary_search_by(|i| {
-                let b = &blocks[*i as usize];
-                (&b.digest, u64::from(b.codec)).cmp(&(digest, codec))
-            })
+            .binary_search_by(|i| blocks[*i as usize].key(car).cmp(&(&digest[..], codec)))
             .ok()?;
-        bytes(&blocks[index[at] as usize])
+        Some(blocks[index[at] as usize].bytes(car))
     }
 
     /// The block `cid` names, if it is in the CAR.
@@ -146,14 +162,12 @@ pub fn verify_car(
     let car = reader.input().clone();
     let mut reader = reader;
     // Repository blocks average well over 100 bytes with their section head.
-    let mut blocks = Vec::with_capacity(car.len() / 128);
+    let mut blocks = Vec::with_capacity(car.len() / 100);
     while let Some(b) = reader.next_raw()? {
         blocks.push(Block {
-            digest: b.digest,
             start: b.start,
             // The reader refuses blocks over its 2 MiB limit.
             len: u32::try_from(b.end - b.start).unwrap_or(u32::MAX),
-            codec: b.codec,
         });
     }
     drop(reader);
