@@ -12,6 +12,30 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// one `/`, both halves non-empty, only `[a-zA-Z0-9_~\-:.]` otherwise, and at
 /// most [`MAX_KEY_LEN`] bytes.
 pub fn validate_key(key: &[u8]) -> Result<(), MstError> {
+    if key.len() <= MAX_KEY_LEN && is_valid_key(key) {
+        return Ok(());
+    }
+    invalid_key(key)
+}
+
+/// One pass over `key`: every byte allowed, exactly one `/`, neither first
+/// nor last.
+#[inline]
+fn is_valid_key(key: &[u8]) -> bool {
+    let (mut all_allowed, mut slashes, mut slash) = (true, 0usize, 0usize);
+    for (i, &b) in key.iter().enumerate() {
+        all_allowed &= KEY_BYTE[usize::from(b)] | (b == b'/');
+        if b == b'/' {
+            slashes += 1;
+            slash = i;
+        }
+    }
+    all_allowed && slashes == 1 && slash > 0 && slash + 1 < key.len()
+}
+
+/// Says why `key` is not a valid MST key (or accepts it after all).
+#[cold]
+fn invalid_key(key: &[u8]) -> Result<(), MstError> {
     let reason = if key.is_empty() {
         Some("empty key")
     } else if key.len() > MAX_KEY_LEN {

@@ -470,7 +470,20 @@ impl<'a> Reader<'a> {
 
     /// Reads a head of major type `major` in shortest form, returning its
     /// argument.
+    #[inline]
     fn head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
+        // Fast path: an argument below 24 sits in the initial byte.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b >> 5 == major && b & 0x1f < 24 {
+                self.pos += 1;
+                return Ok(u64::from(b & 0x1f));
+            }
+        }
+        self.long_head_of(major, wrong_type)
+    }
+
+    #[cold]
+    fn long_head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
         let start = self.pos;
         let b = self.byte()?;
         if b >> 5 != major {
@@ -506,7 +519,18 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    #[inline]
     fn expect_map_len(&mut self, n: u64) -> Result<(), MstError> {
+        // `n` is 2 or 4: the head is the one byte `0xa0 | n`.
+        if self.buf.get(self.pos) == Some(&(0xa0 | n as u8)) {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.expect_map_len_slow(n)
+    }
+
+    #[cold]
+    fn expect_map_len_slow(&mut self, n: u64) -> Result<(), MstError> {
         let start = self.pos;
         let wrong = if n == 2 {
             "expected a node: a map with keys \"e\" and \"l\""
@@ -519,9 +543,20 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn expect_key(&mut self, key: &'static [u8]) -> Result<(), MstError> {
+    /// Reads the one-letter text `key`.
+    #[inline]
+    fn expect_key(&mut self, key: &'static [u8; 1]) -> Result<(), MstError> {
+        if self.buf.get(self.pos..self.pos + 2) == Some(&[0x61, key[0]]) {
+            self.pos += 2;
+            return Ok(());
+        }
+        self.expect_key_slow(key)
+    }
+
+    #[cold]
+    fn expect_key_slow(&mut self, key: &'static [u8; 1]) -> Result<(), MstError> {
         let start = self.pos;
-        let reason = match key {
+        let reason = match &key[..] {
             b"e" => "expected map key \"e\"",
             b"l" => "expected map key \"l\"",
             b"k" => "expected map key \"k\"",
@@ -530,7 +565,7 @@ impl<'a> Reader<'a> {
             _ => "expected map key \"v\"",
         };
         let len = self.head_of(MAJOR_TEXT, reason)?;
-        if len != key.len() as u64 || self.take(key.len())? != key {
+        if len != key.len() as u64 || self.take(key.len())? != &key[..] {
             return Err(self.error_at(start, reason));
         }
         Ok(())
