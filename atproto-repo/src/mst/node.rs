@@ -115,40 +115,40 @@ impl NodeData {
     }
 }
 
-/// A CID inside a node's bytes, as the decoder checked it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum LinkRef {
-    /// CIDv1 with a one-byte codec and a sha2-256 digest (every link an
-    /// honest repository holds): the codec and the digest's offset in the
-    /// node.
-    Sha256 { codec: u8, at: u32 },
-    /// Any other CIDv1 the decoder accepts.
-    Other(alloc::boxed::Box<Cid>),
+/// A CID inside a node's bytes, as the decoder checked it: where its binary
+/// form (after the `0x00` prefix) starts in the node, and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LinkRef {
+    at: u32,
+    len: u32,
 }
 
 impl LinkRef {
-    /// The codec and digest of a sha2-256 link, borrowed from `node`, the
+    /// The codec and digest of a CIDv1 sha2-256 link with a one-byte codec
+    /// (every link an honest repository holds), borrowed from `node`, the
     /// bytes it was decoded from.
     #[inline]
     pub(crate) fn sha256<'a>(&self, node: &'a [u8]) -> Option<(u64, &'a [u8; 32])> {
-        match self {
-            LinkRef::Sha256 { codec, at } => {
-                let at = *at as usize;
-                let digest = node.get(at..at + 32)?.try_into().ok()?;
-                Some((u64::from(*codec), digest))
+        let at = self.at as usize;
+        match node.get(at..at + self.len as usize)? {
+            [1, codec, 0x12, 0x20, digest @ ..] if *codec < 0x80 => {
+                Some((u64::from(*codec), digest.try_into().ok()?))
             }
-            LinkRef::Other(_) => None,
+            _ => None,
         }
     }
 
     /// The link as a [`Cid`]; `node` is the bytes it was decoded from.
     pub(crate) fn cid(&self, node: &[u8]) -> Cid {
-        match (self, self.sha256(node)) {
-            (LinkRef::Other(cid), _) => **cid,
-            (_, Some((codec, digest))) => cid_from_codec_digest(codec, digest),
-            // Unreachable: a `Sha256` link always lies inside its node.
-            (_, None) => Cid::default(),
+        if let Some((codec, digest)) = self.sha256(node) {
+            return cid_from_codec_digest(codec, digest);
         }
+        let at = self.at as usize;
+        // The decoder checked these bytes with `parse_cid`: the fallback is
+        // unreachable.
+        node.get(at - 1..at + self.len as usize)
+            .and_then(|b| parse_cid(b).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -588,15 +588,18 @@ impl<'a> Reader<'a> {
             self.buf.get(self.pos..self.pos + 9)
         {
             if codec < 0x80 && self.buf.len() - self.pos >= 41 {
-                let at = (self.pos + 9) as u32;
+                let at = (self.pos + 5) as u32;
                 self.pos += 41;
-                return Ok(LinkRef::Sha256 { codec, at });
+                return Ok(LinkRef { at, len: 36 });
             }
         }
-        self.cid().map(|c| LinkRef::Other(alloc::boxed::Box::new(c)))
+        self.other_link()
     }
 
-    fn cid(&mut self) -> Result<Cid, MstError> {
+    /// Any other link: checked with [`parse_cid`], which the fast path
+    /// agrees with.
+    #[cold]
+    fn other_link(&mut self) -> Result<LinkRef, MstError> {
         let start = self.pos;
         if self.head_of(MAJOR_TAG, "expected a CID (tag 42) or null")? != CID_TAG {
             return Err(self.error_at(start, "expected a CID (tag 42)"));
@@ -608,7 +611,12 @@ impl<'a> Reader<'a> {
         }
         let body_at = self.pos;
         let body = self.take(len as usize)?;
-        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))
+        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))?;
+        // `parse_cid` accepted a leading `0x00` and at most 100 more bytes.
+        Ok(LinkRef {
+            at: (body_at + 1) as u32,
+            len: (len - 1) as u32,
+        })
     }
 }
 

@@ -230,8 +230,10 @@ impl Target<'_> {
     fn codec(self) -> u64 {
         match self {
             Target::Cid(cid) => cid.codec(),
-            Target::Link(LinkRef::Sha256 { codec, .. }, _) => u64::from(*codec),
-            Target::Link(LinkRef::Other(cid), _) => cid.codec(),
+            Target::Link(link, node) => match link.sha256(node) {
+                Some((codec, _)) => codec,
+                None => link.cid(node).codec(),
+            },
         }
     }
 }
