@@ -22,15 +22,26 @@ pub fn validate_key(key: &[u8]) -> Result<(), MstError> {
 /// nor last.
 #[inline]
 fn is_valid_key(key: &[u8]) -> bool {
-    let (mut all_allowed, mut slashes, mut slash) = (true, 0usize, 0usize);
-    for (i, &b) in key.iter().enumerate() {
-        all_allowed &= KEY_BYTE[usize::from(b)] | (b == b'/');
-        if b == b'/' {
-            slashes += 1;
-            slash = i;
-        }
+    match scan_key_bytes(key) {
+        Some((1, slash)) => slash > 0 && slash + 1 < key.len(),
+        _ => false,
     }
-    all_allowed && slashes == 1 && slash > 0 && slash + 1 < key.len()
+}
+
+/// Scans bytes of a key: `None` if one is neither allowed nor `/`, else how
+/// many `/` there are and where the last one is.
+#[inline]
+pub(crate) fn scan_key_bytes(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut all_allowed = true;
+    for &b in bytes {
+        all_allowed &= KEY_OR_SLASH[usize::from(b)];
+    }
+    if !all_allowed {
+        return None;
+    }
+    let slashes = bytes.iter().filter(|&&b| b == b'/').count();
+    let last = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    Some((slashes, last))
 }
 
 /// Says why `key` is not a valid MST key (or accepts it after all).
@@ -60,6 +71,13 @@ const KEY_BYTE: [bool; 256] = {
         t[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'~' | b'-' | b':' | b'.');
         b += 1;
     }
+    t
+};
+
+/// [`KEY_BYTE`] and `/`.
+const KEY_OR_SLASH: [bool; 256] = {
+    let mut t = KEY_BYTE;
+    t[b'/' as usize] = true;
     t
 };
 

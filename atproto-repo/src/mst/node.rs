@@ -15,7 +15,7 @@ use atproto_core::cid::Version;
 use atproto_core::cid::multihash::Multihash;
 
 use super::MstError;
-use super::key::{MAX_KEY_LEN, common_prefix_len, validate_key};
+use super::key::{MAX_KEY_LEN, common_prefix_len, scan_key_bytes, validate_key};
 
 /// The most entries a node may hold when decoded from untrusted bytes.
 ///
@@ -215,6 +215,8 @@ impl NodeRefs {
         }
         self.entries.reserve(count as usize);
         let mut prev_start = 0;
+        // Where the previous key's `/` is (none before the first entry).
+        let mut prev_slash = usize::MAX;
         for i in 0..count as usize {
             r.expect_map_len(4)?;
             r.expect_key(b"k")?;
@@ -259,9 +261,31 @@ impl NodeRefs {
                     ));
                 }
             }
-            if validate_key(key).is_err() {
+            // As `validate_key`, scanning only the suffix: the previous key
+            // was valid, so its prefix holds allowed bytes and at most the
+            // one `/` at `prev_slash`.
+            let valid = match scan_key_bytes(suffix) {
+                Some((n, at)) => {
+                    let slash = match (prev_slash < p, n) {
+                        (true, 0) => Some(prev_slash),
+                        (false, 1) => Some(p + at),
+                        _ => None,
+                    };
+                    match slash {
+                        Some(slash) if slash > 0 && slash + 1 < key.len() => {
+                            prev_slash = slash;
+                            key.len() <= MAX_KEY_LEN
+                        }
+                        _ => false,
+                    }
+                }
+                None => false,
+            };
+            if !valid {
+                debug_assert!(validate_key(key).is_err());
                 return Err(r.error_at(k_at, "entry key is not a valid MST key"));
             }
+            debug_assert!(validate_key(key).is_ok());
             r.expect_key(b"t")?;
             let right = r.nullable_link()?;
             r.expect_key(b"v")?;

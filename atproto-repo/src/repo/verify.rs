@@ -193,9 +193,12 @@ pub fn verify_car(
     if let Some(key) = key {
         commit.verify(key)?;
     }
+    // A capacity hint: at most one record per block, and an entry takes
+    // well over 50 bytes of some node.
+    let records = Vec::with_capacity(block_count.min(car.len() / 50));
     let mut walk = Walk {
         blocks: index,
-        records: Vec::new(),
+        records,
         nodes: 0,
         levels: Vec::new(),
     };
