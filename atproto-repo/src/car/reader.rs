@@ -158,8 +158,9 @@ impl CarReader {
     #[inline]
     fn read_section(&mut self) -> Result<(Cid, Bytes), CarError> {
         let body = self.section_body()?;
-        let (cid, cid_len) = check_section(&self.input[body.clone()], self.limits.max_block_size)
-            .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
+        let (cid, cid_len) =
+            check_section(&self.input[body.clone()], self.limits.max_block_size)
+                .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
         self.pos = body.end;
         self.blocks += 1;
         Ok((cid, self.input.slice(body.start + cid_len..body.end)))

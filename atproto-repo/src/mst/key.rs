@@ -2,7 +2,6 @@
 
 use alloc::string::String;
 
-
 use super::MstError;
 
 /// The longest MST key, in bytes.

@@ -243,8 +243,7 @@ impl NodeRefs {
             }
             let p = p as usize;
             let start = self.keys.len();
-            self.keys
-                .extend_from_within(prev_start..prev_start + p);
+            self.keys.extend_from_within(prev_start..prev_start + p);
             self.keys.extend_from_slice(suffix);
             let (prev, key) = self.keys[prev_start..].split_at(prev_len);
             if i > 0 {

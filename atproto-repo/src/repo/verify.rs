@@ -178,9 +178,11 @@ pub fn verify_car(
         next: 0,
         index: None,
     };
-    let commit_bytes = index.get_cid(&root).ok_or_else(|| RepoError::MissingCommit {
-        cid: Box::new(root),
-    })?;
+    let commit_bytes = index
+        .get_cid(&root)
+        .ok_or_else(|| RepoError::MissingCommit {
+            cid: Box::new(root),
+        })?;
     let commit = Commit::decode_bytes(&car.slice_ref(commit_bytes))?;
     if let Some(did) = did {
         if commit.did != *did {
@@ -282,14 +284,19 @@ impl<'a> Walk<'a> {
         }
         let mut node = core::mem::take(&mut self.levels[depth]);
         // The block's hash was checked when the CAR was read.
-        node.decode(bytes)
-            .map_err(|e| with_cid(e, &target.cid()))?;
+        node.decode(bytes).map_err(|e| with_cid(e, &target.cid()))?;
         self.nodes += 1;
         let layer = check_node(&node, target, layer, lo, hi)?;
         let child = layer.checked_sub(1);
         if let (Some(left), Some(l)) = (&node.left, child) {
             let first = node.entries.first().map(|_| node.key(0));
-            self.node(Target::Link(left, bytes), depth + 1, Some(l), lo, first.or(hi))?;
+            self.node(
+                Target::Link(left, bytes),
+                depth + 1,
+                Some(l),
+                lo,
+                first.or(hi),
+            )?;
         }
         for (i, e) in node.entries.iter().enumerate() {
             let key = node.key(i);
@@ -302,11 +309,9 @@ impl<'a> Walk<'a> {
                 path: path(),
                 cid: Box::new(e.value.cid(bytes)),
             })?;
-            validate_record(record, &Limits::RECORD).map_err(|error| {
-                RepoError::InvalidRecord {
-                    path: path(),
-                    error,
-                }
+            validate_record(record, &Limits::RECORD).map_err(|error| RepoError::InvalidRecord {
+                path: path(),
+                error,
             })?;
             // The decoder accepted only ASCII keys.
             let path = core::str::from_utf8(key).map_err(|_| MstError::Structure {
@@ -316,7 +321,13 @@ impl<'a> Walk<'a> {
             self.records.push((String::from(path), e.value.cid(bytes)));
             if let (Some(right), Some(l)) = (&e.right, child) {
                 let next = node.entries.get(i + 1).map(|_| node.key(i + 1)).or(hi);
-                self.node(Target::Link(right, bytes), depth + 1, Some(l), Some(key), next)?;
+                self.node(
+                    Target::Link(right, bytes),
+                    depth + 1,
+                    Some(l),
+                    Some(key),
+                    next,
+                )?;
             }
         }
         self.levels[depth] = node;
