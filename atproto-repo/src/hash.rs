@@ -7,6 +7,8 @@
 //! stack.
 
 use sha2::block_api::compress256;
+use sha2::digest::array::Array;
+use sha2::digest::consts::U64;
 
 /// The SHA-256 initial hash value (FIPS 180-4 §5.3.3).
 const H0: [u32; 8] = [
@@ -24,13 +26,11 @@ const H0: [u32; 8] = [
 #[inline]
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     let mut state = H0;
-    let mut chunks = data.chunks_exact(64);
-    for chunk in &mut chunks {
-        if let Ok(block) = <&[u8; 64]>::try_from(chunk) {
-            compress256(&mut state, core::slice::from_ref(block));
-        }
+    // All full blocks in one call: each call loads and stores the state.
+    let (blocks, rest) = Array::<u8, U64>::slice_as_chunks(data);
+    if !blocks.is_empty() {
+        compress256(&mut state, Array::cast_slice_to_core(blocks));
     }
-    let rest = chunks.remainder();
     let mut tail = [[0u8; 64]; 2];
     tail[0][..rest.len()].copy_from_slice(rest);
     tail[0][rest.len()] = 0x80;
