@@ -10,6 +10,7 @@ extern crate std;
 pub mod block_store;
 pub mod car;
 pub mod commit;
+mod hash;
 pub mod mst;
 pub mod repo;
 pub mod sync;

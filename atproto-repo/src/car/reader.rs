@@ -8,7 +8,19 @@ use bytes::Bytes;
 
 use super::CarLimits;
 use super::error::{CarError, CarErrorKind};
-use super::section::{check_section, parse_header, read_varint};
+use super::section::{
+    ATPROTO_CID_LEN, check_section, check_section_raw, parse_header, read_varint,
+};
+
+/// A hash-checked block as [`CarReader::next_raw`] returns it: its CID is
+/// the [`ATPROTO_CID_LEN`] bytes before `start`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawBlock {
+    /// Where the block starts in the input.
+    pub(crate) start: usize,
+    /// Where the block ends in the input.
+    pub(crate) end: usize,
+}
 
 /// Reads a CAR v1 held in memory, checking every block's hash.
 ///
@@ -124,8 +136,54 @@ impl CarReader {
         read.map(Some)
     }
 
+    /// Reads the next block and checks its hash, without building a CID or
+    /// a `Bytes` handle: the block's range in [`input`](Self::input). `Ok(None)` at the end (and after an error).
+    #[inline]
+    pub(crate) fn next_raw(&mut self) -> Result<Option<RawBlock>, CarError> {
+        if self.fused || self.pos == self.input.len() {
+            return Ok(None);
+        }
+        let read = self.read_raw();
+        if read.is_err() {
+            self.fused = true;
+        }
+        read.map(Some)
+    }
+
+    /// The whole input.
+    pub(crate) fn input(&self) -> &Bytes {
+        &self.input
+    }
+
     #[inline]
     fn read_section(&mut self) -> Result<(Cid, Bytes), CarError> {
+        let body = self.section_body()?;
+        let (cid, cid_len) =
+            check_section(&self.input[body.clone()], self.limits.max_block_size)
+                .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
+        self.pos = body.end;
+        self.blocks += 1;
+        Ok((cid, self.input.slice(body.start + cid_len..body.end)))
+    }
+
+    #[inline]
+    fn read_raw(&mut self) -> Result<RawBlock, CarError> {
+        let body = self.section_body()?;
+        check_section_raw(&self.input[body.clone()], self.limits.max_block_size)
+            .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
+        let raw = RawBlock {
+            start: body.start + ATPROTO_CID_LEN,
+            end: body.end,
+        };
+        self.pos = body.end;
+        self.blocks += 1;
+        Ok(raw)
+    }
+
+    /// Reads the next section's length and checks it against the limits
+    /// and the input; returns the range of its CID and block.
+    #[inline]
+    fn section_body(&self) -> Result<core::ops::Range<usize>, CarError> {
         let start = self.pos;
         let rest = &self.input[start..];
         let at = |kind| CarError::new(kind, start as u64);
@@ -144,12 +202,7 @@ impl CarReader {
             return Err(at(CarErrorKind::Truncated));
         }
         let body = start + prefix;
-        let end = body + len as usize;
-        let (cid, cid_len) = check_section(&self.input[body..end], self.limits.max_block_size)
-            .map_err(|(kind, rel)| CarError::new(kind, (body + rel) as u64))?;
-        self.pos = end;
-        self.blocks += 1;
-        Ok((cid, self.input.slice(body + cid_len..end)))
+        Ok(body..body + len as usize)
     }
 
     /// Reads every remaining block into a map from CID to block. Duplicate

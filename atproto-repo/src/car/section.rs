@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::multihash::Multihash;
 use atproto_core::data::{DAG_CBOR_CODEC, Limits, RAW_CODEC, SHA2_256, Value, cbor};
-use sha2::{Digest, Sha256};
 
 use super::error::{CarErrorKind, HeaderError};
 
@@ -124,13 +123,27 @@ pub(crate) fn check_section(
     section: &[u8],
     max_block_size: usize,
 ) -> Result<(Cid, usize), (CarErrorKind, usize)> {
-    let (codec, digest) = match section {
+    let (codec, digest) = check_section_raw(section, max_block_size)?;
+    Ok((cid_of(codec, digest), ATPROTO_CID_LEN))
+}
+
+/// [`check_section`] without building the CID: the codec and the digest,
+/// borrowed from the section. The block is `section[ATPROTO_CID_LEN..]`.
+#[inline]
+pub(crate) fn check_section_raw(
+    section: &[u8],
+    max_block_size: usize,
+) -> Result<(u8, &[u8; 32]), (CarErrorKind, usize)> {
+    let (codec, digest, block) = match section {
         [1, codec @ (0x71 | 0x55), 0x12, 0x20, rest @ ..] if rest.len() >= 32 => {
-            (u64::from(*codec), &rest[..32])
+            let (digest, block) = rest.split_at(32);
+            match <&[u8; 32]>::try_from(digest) {
+                Ok(digest) => (*codec, digest, block),
+                Err(_) => return Err((diagnose_cid(section), 0)),
+            }
         }
         _ => return Err((diagnose_cid(section), 0)),
     };
-    let block = &section[ATPROTO_CID_LEN..];
     if block.len() > max_block_size {
         return Err((
             CarErrorKind::BlockTooLarge {
@@ -139,13 +152,22 @@ pub(crate) fn check_section(
             0,
         ));
     }
-    let hash = Multihash::<64>::wrap(SHA2_256, digest)
-        .map_err(|_| (CarErrorKind::BadCid("bad multihash"), 0))?;
-    let cid = Cid::new_v1(codec, hash);
-    if Sha256::digest(block).as_slice() != digest {
-        return Err((CarErrorKind::HashMismatch { cid }, ATPROTO_CID_LEN));
+    if crate::hash::sha256(block) != *digest {
+        return Err((
+            CarErrorKind::HashMismatch {
+                cid: cid_of(codec, digest),
+            },
+            ATPROTO_CID_LEN,
+        ));
     }
-    Ok((cid, ATPROTO_CID_LEN))
+    Ok((codec, digest))
+}
+
+/// The CIDv1 / sha2-256 of `digest` with `codec`.
+fn cid_of(codec: u8, digest: &[u8; 32]) -> Cid {
+    // A 32-byte digest always fits the 64-byte multihash.
+    let hash = Multihash::<64>::wrap(SHA2_256, digest).unwrap_or_default();
+    Cid::new_v1(u64::from(codec), hash)
 }
 
 /// Says why `section` does not start with a CIDv1 / dag-cbor or raw /

@@ -2,8 +2,6 @@
 
 use alloc::string::String;
 
-use sha2::{Digest, Sha256};
-
 use super::MstError;
 
 /// The longest MST key, in bytes.
@@ -13,6 +11,41 @@ pub const MAX_KEY_LEN: usize = 1024;
 /// one `/`, both halves non-empty, only `[a-zA-Z0-9_~\-:.]` otherwise, and at
 /// most [`MAX_KEY_LEN`] bytes.
 pub fn validate_key(key: &[u8]) -> Result<(), MstError> {
+    if key.len() <= MAX_KEY_LEN && is_valid_key(key) {
+        return Ok(());
+    }
+    invalid_key(key)
+}
+
+/// One pass over `key`: every byte allowed, exactly one `/`, neither first
+/// nor last.
+#[inline]
+fn is_valid_key(key: &[u8]) -> bool {
+    match scan_key_bytes(key) {
+        Some((1, slash)) => slash > 0 && slash + 1 < key.len(),
+        _ => false,
+    }
+}
+
+/// Scans bytes of a key: `None` if one is neither allowed nor `/`, else how
+/// many `/` there are and where the last one is.
+#[inline]
+pub(crate) fn scan_key_bytes(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut all_allowed = true;
+    for &b in bytes {
+        all_allowed &= KEY_OR_SLASH[usize::from(b)];
+    }
+    if !all_allowed {
+        return None;
+    }
+    let slashes = bytes.iter().filter(|&&b| b == b'/').count();
+    let last = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    Some((slashes, last))
+}
+
+/// Says why `key` is not a valid MST key (or accepts it after all).
+#[cold]
+fn invalid_key(key: &[u8]) -> Result<(), MstError> {
     let reason = if key.is_empty() {
         Some("empty key")
     } else if key.len() > MAX_KEY_LEN {
@@ -37,6 +70,13 @@ const KEY_BYTE: [bool; 256] = {
         t[b] = matches!(b as u8, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'~' | b'-' | b':' | b'.');
         b += 1;
     }
+    t
+};
+
+/// [`KEY_BYTE`] and `/`.
+const KEY_OR_SLASH: [bool; 256] = {
+    let mut t = KEY_BYTE;
+    t[b'/' as usize] = true;
     t
 };
 
@@ -67,7 +107,7 @@ fn check_key_chars(key: &[u8]) -> Option<&'static str> {
 /// The height (layer) of a key: the number of leading zero bits of
 /// SHA-256(key), halved and rounded down (fan-out 4).
 pub fn key_height(key: &[u8]) -> u8 {
-    let digest = Sha256::digest(key);
+    let digest = crate::hash::sha256(key);
     let mut zeros: u32 = 0;
     for &b in digest.iter() {
         if b == 0 {

@@ -13,10 +13,9 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use atproto_core::cid::multihash::Multihash;
-use sha2::{Digest, Sha256};
 
 use super::MstError;
-use super::key::{MAX_KEY_LEN, common_prefix_len, validate_key};
+use super::key::{MAX_KEY_LEN, common_prefix_len, scan_key_bytes, validate_key};
 
 /// The most entries a node may hold when decoded from untrusted bytes.
 ///
@@ -91,7 +90,113 @@ impl NodeData {
     /// longer than [`MAX_CID_LEN`], and trailing bytes.
     /// Heights are not checked here: a node does not know its layer.
     pub fn decode(bytes: &[u8]) -> Result<Self, MstError> {
+        let mut refs = NodeRefs::default();
+        refs.decode(bytes)?;
+        let mut entries = Vec::with_capacity(refs.entries.len());
+        for (i, e) in refs.entries.iter().enumerate() {
+            // The decoder accepted only ASCII keys, so this cannot fail.
+            let key = core::str::from_utf8(refs.key(i))
+                .map_err(|_| MstError::MalformedNode {
+                    cid: None,
+                    offset: 0,
+                    reason: "entry key is not UTF-8",
+                })?
+                .into();
+            entries.push(EntryData {
+                key,
+                value: e.value.cid(bytes),
+                right: e.right.as_ref().map(|r| r.cid(bytes)),
+            });
+        }
+        Ok(NodeData {
+            left: refs.left.as_ref().map(|l| l.cid(bytes)),
+            entries,
+        })
+    }
+}
+
+/// A CID inside a node's bytes, as the decoder checked it: where its binary
+/// form (after the `0x00` prefix) starts in the node, and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LinkRef {
+    at: u32,
+    len: u32,
+}
+
+impl LinkRef {
+    /// The codec and digest of a CIDv1 sha2-256 link with a one-byte codec
+    /// (every link an honest repository holds), borrowed from `node`, the
+    /// bytes it was decoded from.
+    #[inline]
+    pub(crate) fn sha256<'a>(&self, node: &'a [u8]) -> Option<(u64, &'a [u8; 32])> {
+        let at = self.at as usize;
+        match node.get(at..at + self.len as usize)? {
+            [1, codec, 0x12, 0x20, digest @ ..] if *codec < 0x80 => {
+                Some((u64::from(*codec), digest.try_into().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// The link as a [`Cid`]; `node` is the bytes it was decoded from.
+    pub(crate) fn cid(&self, node: &[u8]) -> Cid {
+        if let Some((codec, digest)) = self.sha256(node) {
+            return cid_from_codec_digest(codec, digest);
+        }
+        let at = self.at as usize;
+        // The decoder checked these bytes with `parse_cid`: the fallback is
+        // unreachable.
+        node.get(at - 1..at + self.len as usize)
+            .and_then(|b| parse_cid(b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One entry of a [`NodeRefs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryRef {
+    /// End of the full key in [`NodeRefs::keys`] (it starts where the
+    /// previous one ends).
+    key_end: u32,
+    /// The value (`v`).
+    pub(crate) value: LinkRef,
+    /// The subtree after this entry (`t`).
+    pub(crate) right: Option<LinkRef>,
+}
+
+/// A decoded node that borrows its links from the node's bytes and keeps its
+/// keys, expanded, in one buffer: decoding allocates nothing once the
+/// buffers have grown, so one `NodeRefs` per tree level serves a whole walk.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeRefs {
+    /// The left subtree (`l`).
+    pub(crate) left: Option<LinkRef>,
+    /// The entries, sorted strictly ascending by key.
+    pub(crate) entries: Vec<EntryRef>,
+    /// The full keys, one after another.
+    keys: Vec<u8>,
+}
+
+impl NodeRefs {
+    /// The full key of entry `i`.
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.entries[p].key_end as usize,
+            None => 0,
+        };
+        &self.keys[start..self.entries[i].key_end as usize]
+    }
+
+    /// Decodes `bytes` into `self` with the checks of [`NodeData::decode`].
+    pub(crate) fn decode(&mut self, bytes: &[u8]) -> Result<(), MstError> {
+        self.left = None;
+        self.entries.clear();
+        self.keys.clear();
         let mut r = Reader { buf: bytes, pos: 0 };
+        if bytes.len() > u32::MAX as usize {
+            return Err(r.error("node larger than 4 GiB"));
+        }
         r.expect_map_len(2)?;
         r.expect_key(b"e")?;
         let at = r.pos;
@@ -108,7 +213,10 @@ impl NodeData {
         if count as usize > (bytes.len() - r.pos) / 15 {
             return Err(r.error_at(at, "more entries declared than the node has bytes"));
         }
-        let mut entries: Vec<EntryData> = Vec::with_capacity(count as usize);
+        self.entries.reserve(count as usize);
+        let mut prev_start = 0;
+        // Where the previous key's `/` is (none before the first entry).
+        let mut prev_slash = usize::MAX;
         for i in 0..count as usize {
             r.expect_map_len(4)?;
             r.expect_key(b"k")?;
@@ -124,8 +232,8 @@ impl NodeData {
                 MAJOR_UINT,
                 "expected the prefix length `p` as an unsigned integer",
             )?;
-            let prev = entries.last().map_or(&[][..], |e| e.key.as_bytes());
-            if p > prev.len() as u64 {
+            let prev_len = self.keys.len() - prev_start;
+            if p > prev_len as u64 {
                 let reason = if i == 0 {
                     "the first entry's prefix length `p` must be 0"
                 } else {
@@ -134,44 +242,72 @@ impl NodeData {
                 return Err(r.error_at(p_at, reason));
             }
             let p = p as usize;
-            let mut key = Vec::with_capacity(p + suffix.len());
-            key.extend_from_slice(&prev[..p]);
-            key.extend_from_slice(suffix);
+            let start = self.keys.len();
+            self.keys.extend_from_within(prev_start..prev_start + p);
+            self.keys.extend_from_slice(suffix);
+            let (prev, key) = self.keys[prev_start..].split_at(prev_len);
             if i > 0 {
-                if key.as_slice() <= prev {
+                if key <= prev {
                     return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
                 }
-                if common_prefix_len(prev, &key) != p {
+                // `key` is `prev[..p] ‖ suffix` and sorts after `prev`: the
+                // shared prefix is exactly `p` unless the suffix starts
+                // with `prev[p]`.
+                if prev.get(p).is_some_and(|b| suffix.first() == Some(b)) {
                     return Err(r.error_at(
                         p_at,
                         "prefix length `p` is not the full prefix shared with the previous key",
                     ));
                 }
             }
-            if validate_key(&key).is_err() {
+            // As `validate_key`, scanning only the suffix: the previous key
+            // was valid, so its prefix holds allowed bytes and at most the
+            // one `/` at `prev_slash`.
+            let valid = match scan_key_bytes(suffix) {
+                Some((n, at)) => {
+                    let slash = match (prev_slash < p, n) {
+                        (true, 0) => Some(prev_slash),
+                        (false, 1) => Some(p + at),
+                        _ => None,
+                    };
+                    match slash {
+                        Some(slash) if slash > 0 && slash + 1 < key.len() => {
+                            prev_slash = slash;
+                            key.len() <= MAX_KEY_LEN
+                        }
+                        _ => false,
+                    }
+                }
+                None => false,
+            };
+            if !valid {
+                debug_assert!(validate_key(key).is_err());
                 return Err(r.error_at(k_at, "entry key is not a valid MST key"));
             }
+            debug_assert!(validate_key(key).is_ok());
             r.expect_key(b"t")?;
-            let right = r.nullable_cid()?;
+            let right = r.nullable_link()?;
             r.expect_key(b"v")?;
-            let value = r.cid()?;
-            // validate_key accepted only ASCII, so this cannot fail.
-            let key =
-                String::from_utf8(key).map_err(|_| r.error_at(k_at, "entry key is not UTF-8"))?;
-            entries.push(EntryData { key, value, right });
+            let value = r.link()?;
+            prev_start = start;
+            self.entries.push(EntryRef {
+                key_end: self.keys.len() as u32,
+                value,
+                right,
+            });
         }
         r.expect_key(b"l")?;
-        let left = r.nullable_cid()?;
+        self.left = r.nullable_link()?;
         if r.pos != bytes.len() {
             return Err(r.error("trailing bytes after the node"));
         }
-        Ok(NodeData { left, entries })
+        Ok(())
     }
 }
 
 /// The CID of a node's encoding: CIDv1, dag-cbor, sha2-256.
 pub fn node_cid(bytes: &[u8]) -> Cid {
-    cid_from_digest(&Sha256::digest(bytes))
+    cid_from_digest(&crate::hash::sha256(bytes))
 }
 
 pub(crate) fn cid_from_digest(digest: &[u8]) -> Cid {
@@ -357,7 +493,20 @@ impl<'a> Reader<'a> {
 
     /// Reads a head of major type `major` in shortest form, returning its
     /// argument.
+    #[inline]
     fn head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
+        // Fast path: an argument below 24 sits in the initial byte.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b >> 5 == major && b & 0x1f < 24 {
+                self.pos += 1;
+                return Ok(u64::from(b & 0x1f));
+            }
+        }
+        self.long_head_of(major, wrong_type)
+    }
+
+    #[cold]
+    fn long_head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
         let start = self.pos;
         let b = self.byte()?;
         if b >> 5 != major {
@@ -393,7 +542,18 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    #[inline]
     fn expect_map_len(&mut self, n: u64) -> Result<(), MstError> {
+        // `n` is 2 or 4: the head is the one byte `0xa0 | n`.
+        if self.buf.get(self.pos) == Some(&(0xa0 | n as u8)) {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.expect_map_len_slow(n)
+    }
+
+    #[cold]
+    fn expect_map_len_slow(&mut self, n: u64) -> Result<(), MstError> {
         let start = self.pos;
         let wrong = if n == 2 {
             "expected a node: a map with keys \"e\" and \"l\""
@@ -406,9 +566,20 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn expect_key(&mut self, key: &'static [u8]) -> Result<(), MstError> {
+    /// Reads the one-letter text `key`.
+    #[inline]
+    fn expect_key(&mut self, key: &'static [u8; 1]) -> Result<(), MstError> {
+        if self.buf.get(self.pos..self.pos + 2) == Some(&[0x61, key[0]]) {
+            self.pos += 2;
+            return Ok(());
+        }
+        self.expect_key_slow(key)
+    }
+
+    #[cold]
+    fn expect_key_slow(&mut self, key: &'static [u8; 1]) -> Result<(), MstError> {
         let start = self.pos;
-        let reason = match key {
+        let reason = match &key[..] {
             b"e" => "expected map key \"e\"",
             b"l" => "expected map key \"l\"",
             b"k" => "expected map key \"k\"",
@@ -417,22 +588,41 @@ impl<'a> Reader<'a> {
             _ => "expected map key \"v\"",
         };
         let len = self.head_of(MAJOR_TEXT, reason)?;
-        if len != key.len() as u64 || self.take(key.len())? != key {
+        if len != key.len() as u64 || self.take(key.len())? != &key[..] {
             return Err(self.error_at(start, reason));
         }
         Ok(())
     }
 
-    fn nullable_cid(&mut self) -> Result<Option<Cid>, MstError> {
+    fn nullable_link(&mut self) -> Result<Option<LinkRef>, MstError> {
         if self.buf.get(self.pos) == Some(&CBOR_NULL) {
             self.pos += 1;
             Ok(None)
         } else {
-            self.cid().map(Some)
+            self.link().map(Some)
         }
     }
 
-    fn cid(&mut self) -> Result<Cid, MstError> {
+    #[inline]
+    fn link(&mut self) -> Result<LinkRef, MstError> {
+        // The canonical form of a CIDv1 with a one-byte codec and a sha2-256
+        // digest, exactly what `cid` accepts for such a link.
+        if let Some(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, codec, 0x12, 0x20]) =
+            self.buf.get(self.pos..self.pos + 9)
+        {
+            if codec < 0x80 && self.buf.len() - self.pos >= 41 {
+                let at = (self.pos + 5) as u32;
+                self.pos += 41;
+                return Ok(LinkRef { at, len: 36 });
+            }
+        }
+        self.other_link()
+    }
+
+    /// Any other link: checked with [`parse_cid`], which the fast path
+    /// agrees with.
+    #[cold]
+    fn other_link(&mut self) -> Result<LinkRef, MstError> {
         let start = self.pos;
         if self.head_of(MAJOR_TAG, "expected a CID (tag 42) or null")? != CID_TAG {
             return Err(self.error_at(start, "expected a CID (tag 42)"));
@@ -444,7 +634,12 @@ impl<'a> Reader<'a> {
         }
         let body_at = self.pos;
         let body = self.take(len as usize)?;
-        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))
+        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))?;
+        // `parse_cid` accepted a leading `0x00` and at most 100 more bytes.
+        Ok(LinkRef {
+            at: (body_at + 1) as u32,
+            len: (len - 1) as u32,
+        })
     }
 }
 

@@ -7,7 +7,6 @@
 //! instead of a 96-byte `Cid` plus a separately allocated key.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Deref;
@@ -38,14 +37,6 @@ impl Key {
             }
         } else {
             Key::Heap(s.into())
-        }
-    }
-
-    pub(crate) fn from_string(s: String) -> Self {
-        if s.len() <= INLINE_KEY {
-            Key::new(&s)
-        } else {
-            Key::Heap(s.into_boxed_str())
         }
     }
 

@@ -7,12 +7,11 @@ use core::mem;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 
 use super::MstError;
 use super::key::{key_height, validate_key};
 use super::node::{
-    DAG_CBOR, NodeData, SHA2_256, cid_from_digest, write_cid, write_entry_start,
+    DAG_CBOR, NodeRefs, SHA2_256, cid_from_digest, write_cid, write_entry_start,
     write_entry_value_key, write_node_head, write_node_link, write_node_tail_key, write_null,
 };
 use super::repr::{Key, ValueCid};
@@ -182,7 +181,7 @@ impl Node {
         }
         buf.clear();
         self.encode(buf)?;
-        let digest: [u8; 32] = Sha256::digest(buf.as_slice()).into();
+        let digest: [u8; 32] = crate::hash::sha256(buf.as_slice());
         self.cid = Some(digest);
         Ok(digest)
     }
@@ -210,7 +209,7 @@ impl Node {
         self.encode(buf)?;
         let digest: [u8; 32] = match self.cid {
             Some(digest) => digest,
-            None => Sha256::digest(buf.as_slice()).into(),
+            None => crate::hash::sha256(buf.as_slice()),
         };
         let cid = cid_from_digest(&digest);
         store.put(cid, Bytes::copy_from_slice(buf))?;
@@ -500,30 +499,34 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     let bytes = store.get(cid)?.ok_or_else(|| MstError::MissingBlock {
         cid: Box::new(*cid),
     })?;
-    if Sha256::digest(&bytes).as_slice() != mh.digest() {
+    if crate::hash::sha256(&bytes)[..] != *mh.digest() {
         return Err(MstError::HashMismatch {
             cid: Box::new(*cid),
         });
     }
-    let data = NodeData::decode(&bytes).map_err(|e| e.in_node(cid))?;
-    let layer = match (layer, data.entries.first()) {
+    // Decoded into borrowed form and built straight into the tree's own
+    // representation: no intermediate `NodeData` with a `String` per key.
+    let mut data = NodeRefs::default();
+    data.decode(&bytes).map_err(|e| e.in_node(cid))?;
+    let count = data.entries.len();
+    let layer = match (layer, count) {
         (Some(layer), _) => {
-            if data.entries.is_empty() && data.left.is_none() {
+            if count == 0 && data.left.is_none() {
                 return Err(MstError::structure(cid, "empty node below the root"));
             }
             layer
         }
-        (None, Some(first)) => key_height(first.key.as_bytes()),
-        (None, None) if data.left.is_some() => {
+        (None, 1..) => key_height(data.key(0)),
+        (None, 0) if data.left.is_some() => {
             return Err(MstError::structure(
                 cid,
                 "the root has no entries and only points to a subtree",
             ));
         }
-        (None, None) => 0,
+        (None, 0) => 0,
     };
-    for e in &data.entries {
-        if key_height(e.key.as_bytes()) != layer {
+    for i in 0..count {
+        if key_height(data.key(i)) != layer {
             return Err(MstError::structure(
                 cid,
                 "a key's height differs from its node's layer",
@@ -533,16 +536,16 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(MstError::structure(cid, "a layer-0 node has subtrees"));
     }
-    if let (Some(lo), Some(first)) = (lo, data.entries.first()) {
-        if *first.key <= *lo {
+    if let (Some(lo), 1..) = (lo, count) {
+        if data.key(0) <= lo.as_bytes() {
             return Err(MstError::structure(
                 cid,
                 "keys below the range the parent node gives",
             ));
         }
     }
-    if let (Some(hi), Some(last)) = (hi, data.entries.last()) {
-        if *last.key >= *hi {
+    if let (Some(hi), 1..) = (hi, count) {
+        if data.key(count - 1) >= hi.as_bytes() {
             return Err(MstError::structure(
                 cid,
                 "keys above the range the parent node gives",
@@ -551,18 +554,21 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     }
     let mut digest = [0u8; 32];
     digest.copy_from_slice(mh.digest());
+    let mut entries = Vec::with_capacity(count);
+    for (i, e) in data.entries.iter().enumerate() {
+        // The decoder accepted only ASCII keys.
+        let key = core::str::from_utf8(data.key(i))
+            .map_err(|_| MstError::structure(cid, "entry key is not UTF-8"))?;
+        entries.push(Entry {
+            key: Key::new(key),
+            value: ValueCid::new(&e.value.cid(&bytes)),
+            right: Link::from_cid(e.right.map(|r| r.cid(&bytes))),
+        });
+    }
     let node = Node {
         layer,
-        left: Link::from_cid(data.left),
-        entries: data
-            .entries
-            .into_iter()
-            .map(|e| Entry {
-                key: Key::from_string(e.key),
-                value: ValueCid::new(&e.value),
-                right: Link::from_cid(e.right),
-            })
-            .collect(),
+        left: Link::from_cid(data.left.map(|l| l.cid(&bytes))),
+        entries,
         cid: Some(digest),
         stored: true,
     };

@@ -13,8 +13,9 @@ use bytes::Bytes;
 
 use super::{RepoError, validate_record};
 use crate::car::CarReader;
+use crate::car::section::ATPROTO_CID_LEN;
 use crate::commit::Commit;
-use crate::mst::{MstError, NodeData, key_height};
+use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
 
 /// Multicodec dag-cbor.
 const DAG_CBOR: u64 = 0x71;
@@ -35,6 +36,7 @@ pub struct VerifiedRepo {
     pub node_count: usize,
     /// Blocks in the CAR (duplicates and unreachable blocks included).
     pub block_count: usize,
+    car: Bytes,
     blocks: Vec<Block>,
 }
 
@@ -46,65 +48,89 @@ impl VerifiedRepo {
 
     /// Every block of the CAR (hash-checked), as slices of its bytes.
     pub fn blocks(&self) -> impl Iterator<Item = (Cid, Bytes)> + '_ {
-        self.blocks.iter().map(|b| (b.cid(), b.bytes.clone()))
+        self.blocks.iter().map(|b| {
+            let (digest, codec) = b.key(&self.car);
+            (
+                cid_from_codec_digest(u64::from(codec), digest),
+                self.car.slice(b.start..b.start + b.len as usize),
+            )
+        })
     }
 }
 
-/// A hash-checked block, keyed by what a CID link compares.
-#[derive(Debug, Clone)]
+/// A hash-checked block: where it lies in the CAR. Its CID (always
+/// `01 ‖ codec ‖ 12 20 ‖ digest`, 36 bytes, as the reader accepts no other
+/// form) sits just before it, so the table needs no copy of the digest.
+#[derive(Debug, Clone, Copy)]
 struct Block {
-    digest: [u8; 32],
-    codec: u64,
-    bytes: Bytes,
+    start: usize,
+    /// At most the CAR reader's block size limit (2 MiB).
+    len: u32,
 }
 
 impl Block {
-    fn cid(&self) -> Cid {
-        let mh = atproto_core::cid::multihash::Multihash::wrap(SHA2_256, &self.digest)
-            .unwrap_or_default();
-        Cid::new_v1(self.codec, mh)
+    #[inline]
+    fn bytes(self, car: &[u8]) -> &[u8] {
+        car.get(self.start..self.start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The codec and digest of the block's CID, from the CAR.
+    #[inline]
+    fn key(self, car: &[u8]) -> (&[u8], u8) {
+        match car.get(self.start - ATPROTO_CID_LEN..self.start) {
+            Some([1, codec, 0x12, 0x20, digest @ ..]) => (digest, *codec),
+            _ => (&[], 0),
+        }
     }
 }
 
 /// The CAR's blocks with a cursor: a CAR in the streamable order is
 /// consumed front to back without any lookup structure; anything else falls
 /// back to a sorted index built once.
-struct Blocks {
-    blocks: Vec<Block>,
+struct Blocks<'a> {
+    car: &'a [u8],
+    blocks: &'a [Block],
     next: usize,
     index: Option<Vec<u32>>,
 }
 
-impl Blocks {
-    fn get(&mut self, cid: &Cid) -> Option<Bytes> {
-        let mh = cid.hash();
-        if cid.version() != Version::V1 || mh.code() != SHA2_256 || mh.size() != 32 {
-            return None;
-        }
-        let digest = mh.digest();
-        let codec = cid.codec();
+impl<'a> Blocks<'a> {
+    /// The block with `codec` and sha2-256 `digest`.
+    #[inline]
+    fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<&'a [u8]> {
+        let car = self.car;
         if let Some(b) = self.blocks.get(self.next) {
-            if b.digest[..] == *digest && b.codec == codec {
+            if b.key(car) == (&digest[..], codec as u8) && codec < 0x80 {
                 self.next += 1;
-                return Some(b.bytes.clone());
+                return Some(b.bytes(car));
             }
         }
-        let blocks = &self.blocks;
+        let codec = u8::try_from(codec).ok()?;
+        let blocks = self.blocks;
         let index = self.index.get_or_insert_with(|| {
             let mut ix: Vec<u32> = (0..blocks.len() as u32).collect();
             ix.sort_unstable_by(|a, b| {
-                let (a, b) = (&blocks[*a as usize], &blocks[*b as usize]);
-                (a.digest, a.codec).cmp(&(b.digest, b.codec))
+                blocks[*a as usize]
+                    .key(car)
+                    .cmp(&blocks[*b as usize].key(car))
             });
             ix
         });
         let at = index
-            .binary_search_by(|i| {
-                let b = &blocks[*i as usize];
-                (&b.digest[..], b.codec).cmp(&(digest, codec))
-            })
+            .binary_search_by(|i| blocks[*i as usize].key(car).cmp(&(&digest[..], codec)))
             .ok()?;
-        Some(blocks[index[at] as usize].bytes.clone())
+        Some(blocks[index[at] as usize].bytes(car))
+    }
+
+    /// The block `cid` names, if it is in the CAR.
+    fn get_cid(&mut self, cid: &Cid) -> Option<&'a [u8]> {
+        let mh = cid.hash();
+        if cid.version() != Version::V1 || mh.code() != SHA2_256 {
+            return None;
+        }
+        let digest = <&[u8; 32]>::try_from(mh.digest()).ok()?;
+        self.get(cid.codec(), digest)
     }
 }
 
@@ -131,29 +157,33 @@ pub fn verify_car(
     did: Option<&Did>,
     key: Option<&PublicKey>,
 ) -> Result<VerifiedRepo, RepoError> {
-    // Repository blocks average well over 100 bytes with their section head.
-    let mut blocks = Vec::with_capacity(car.len() / 128);
-    let mut reader = CarReader::new(car)?;
+    let reader = CarReader::new(car)?;
     let root = reader.roots()[0];
-    while let Some((cid, bytes)) = reader.next_block()? {
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(cid.hash().digest());
+    let car = reader.input().clone();
+    let mut reader = reader;
+    // Repository blocks average well over 100 bytes with their section head.
+    let mut blocks = Vec::with_capacity(car.len() / 100);
+    while let Some(b) = reader.next_raw()? {
         blocks.push(Block {
-            digest,
-            codec: cid.codec(),
-            bytes,
+            start: b.start,
+            // The reader refuses blocks over its 2 MiB limit.
+            len: u32::try_from(b.end - b.start).unwrap_or(u32::MAX),
         });
     }
+    drop(reader);
     let block_count = blocks.len();
-    let mut blocks = Blocks {
-        blocks,
+    let mut index = Blocks {
+        car: &car,
+        blocks: &blocks,
         next: 0,
         index: None,
     };
-    let commit_bytes = blocks.get(&root).ok_or_else(|| RepoError::MissingCommit {
-        cid: Box::new(root),
-    })?;
-    let commit = Commit::decode_bytes(&commit_bytes)?;
+    let commit_bytes = index
+        .get_cid(&root)
+        .ok_or_else(|| RepoError::MissingCommit {
+            cid: Box::new(root),
+        })?;
+    let commit = Commit::decode_bytes(&car.slice_ref(commit_bytes))?;
     if let Some(did) = did {
         if commit.did != *did {
             return Err(RepoError::WrongDid {
@@ -165,12 +195,16 @@ pub fn verify_car(
     if let Some(key) = key {
         commit.verify(key)?;
     }
+    // A capacity hint: at most one record per block, and an entry takes
+    // well over 50 bytes of some node.
+    let records = Vec::with_capacity(block_count.min(car.len() / 50));
     let mut walk = Walk {
-        blocks: &mut blocks,
-        records: Vec::new(),
+        blocks: index,
+        records,
         nodes: 0,
+        levels: Vec::new(),
     };
-    walk.node(&commit.data, None, None, None)?;
+    walk.node(Target::Cid(&commit.data), 0, None, None, None)?;
     let Walk { records, nodes, .. } = walk;
     Ok(VerifiedRepo {
         commit_cid: root,
@@ -178,70 +212,125 @@ pub fn verify_car(
         records,
         node_count: nodes,
         block_count,
-        blocks: blocks.blocks,
+        car,
+        blocks,
     })
 }
 
-struct Walk<'b> {
-    blocks: &'b mut Blocks,
-    records: Vec<(String, Cid)>,
-    nodes: usize,
+/// A node to visit: the root (from the commit) or a link inside a node.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    Cid(&'a Cid),
+    Link(&'a LinkRef, &'a [u8]),
 }
 
-impl Walk<'_> {
-    /// Checks the node `cid` (at `layer`, `None` for the root) and, in the
-    /// streamable order, its subtrees and records.
+impl Target<'_> {
+    fn cid(self) -> Cid {
+        match self {
+            Target::Cid(cid) => *cid,
+            Target::Link(link, node) => link.cid(node),
+        }
+    }
+
+    fn codec(self) -> u64 {
+        match self {
+            Target::Cid(cid) => cid.codec(),
+            Target::Link(link, node) => match link.sha256(node) {
+                Some((codec, _)) => codec,
+                None => link.cid(node).codec(),
+            },
+        }
+    }
+}
+
+struct Walk<'a> {
+    blocks: Blocks<'a>,
+    records: Vec<(String, Cid)>,
+    nodes: usize,
+    /// One decoding buffer per depth, reused by every node at that depth.
+    levels: Vec<NodeRefs>,
+}
+
+impl<'a> Walk<'a> {
+    /// Checks the node `target` (at `layer`, `None` for the root; `depth`
+    /// steps below the root) and, in the streamable order, its subtrees and
+    /// records.
     fn node(
         &mut self,
-        cid: &Cid,
+        target: Target<'_>,
+        depth: usize,
         layer: Option<u8>,
-        lo: Option<&str>,
-        hi: Option<&str>,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
     ) -> Result<(), RepoError> {
-        if cid.codec() != DAG_CBOR {
+        if target.codec() != DAG_CBOR {
             return Err(MstError::UnsupportedCid {
-                cid: Box::new(*cid),
+                cid: Box::new(target.cid()),
                 reason: "an MST node must be CIDv1 dag-cbor",
             }
             .into());
         }
-        let bytes = self.blocks.get(cid).ok_or_else(|| MstError::MissingBlock {
-            cid: Box::new(*cid),
+        let found = match target {
+            Target::Cid(cid) => self.blocks.get_cid(cid),
+            Target::Link(link, node) => link
+                .sha256(node)
+                .and_then(|(codec, digest)| self.blocks.get(codec, digest)),
+        };
+        let bytes: &'a [u8] = found.ok_or_else(|| MstError::MissingBlock {
+            cid: Box::new(target.cid()),
         })?;
+        if self.levels.len() <= depth {
+            self.levels.resize_with(depth + 1, NodeRefs::default);
+        }
+        let mut node = core::mem::take(&mut self.levels[depth]);
         // The block's hash was checked when the CAR was read.
-        let mut node = NodeData::decode(&bytes).map_err(|e| with_cid(e, cid))?;
+        node.decode(bytes).map_err(|e| with_cid(e, &target.cid()))?;
         self.nodes += 1;
-        let layer = check_node(&node, cid, layer, lo, hi)?;
+        let layer = check_node(&node, target, layer, lo, hi)?;
         let child = layer.checked_sub(1);
         if let (Some(left), Some(l)) = (&node.left, child) {
-            let first = node.entries.first().map(|e| e.key.as_str());
-            self.node(left, Some(l), lo, first.or(hi))?;
+            let first = node.entries.first().map(|_| node.key(0));
+            self.node(
+                Target::Link(left, bytes),
+                depth + 1,
+                Some(l),
+                lo,
+                first.or(hi),
+            )?;
         }
-        for i in 0..node.entries.len() {
-            let e = &node.entries[i];
-            let record = self
-                .blocks
-                .get(&e.value)
-                .ok_or_else(|| RepoError::MissingRecord {
-                    path: e.key.clone(),
-                    cid: Box::new(e.value),
-                })?;
-            validate_record(&record, &Limits::RECORD).map_err(|error| {
-                RepoError::InvalidRecord {
-                    path: e.key.clone(),
-                    error,
-                }
+        for (i, e) in node.entries.iter().enumerate() {
+            let key = node.key(i);
+            let record = e
+                .value
+                .sha256(bytes)
+                .and_then(|(codec, digest)| self.blocks.get(codec, digest));
+            let path = || String::from_utf8_lossy(key).into_owned();
+            let record = record.ok_or_else(|| RepoError::MissingRecord {
+                path: path(),
+                cid: Box::new(e.value.cid(bytes)),
             })?;
-            // The key moves into the listing once the subtree after it,
-            // which it bounds, has been walked.
-            let slot = self.records.len();
-            self.records.push((String::new(), e.value));
+            validate_record(record, &Limits::RECORD).map_err(|error| RepoError::InvalidRecord {
+                path: path(),
+                error,
+            })?;
+            // The decoder accepted only ASCII keys.
+            let path = core::str::from_utf8(key).map_err(|_| MstError::Structure {
+                cid: Box::new(target.cid()),
+                reason: "entry key is not UTF-8",
+            })?;
+            self.records.push((String::from(path), e.value.cid(bytes)));
             if let (Some(right), Some(l)) = (&e.right, child) {
-                let next = node.entries.get(i + 1).map(|n| n.key.as_str()).or(hi);
-                self.node(right, Some(l), Some(&e.key), next)?;
+                let next = node.entries.get(i + 1).map(|_| node.key(i + 1)).or(hi);
+                self.node(
+                    Target::Link(right, bytes),
+                    depth + 1,
+                    Some(l),
+                    Some(key),
+                    next,
+                )?;
             }
-            self.records[slot].0 = core::mem::take(&mut node.entries[i].key);
         }
+        self.levels[depth] = node;
         Ok(())
     }
 }
@@ -272,46 +361,47 @@ fn with_cid(e: MstError, cid: &Cid) -> MstError {
 
 /// The structural checks of a node in its place; returns its layer.
 fn check_node(
-    data: &NodeData,
-    cid: &Cid,
+    data: &NodeRefs,
+    target: Target<'_>,
     layer: Option<u8>,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
 ) -> Result<u8, MstError> {
     let structure = |reason| MstError::Structure {
-        cid: Box::new(*cid),
+        cid: Box::new(target.cid()),
         reason,
     };
-    let layer = match (layer, data.entries.first()) {
+    let count = data.entries.len();
+    let layer = match (layer, count) {
         (Some(layer), _) => {
-            if data.entries.is_empty() && data.left.is_none() {
+            if count == 0 && data.left.is_none() {
                 return Err(structure("empty node below the root"));
             }
             layer
         }
-        (None, Some(first)) => key_height(first.key.as_bytes()),
-        (None, None) if data.left.is_some() => {
+        (None, 1..) => key_height(data.key(0)),
+        (None, 0) if data.left.is_some() => {
             return Err(structure(
                 "the root has no entries and only points to a subtree",
             ));
         }
-        (None, None) => 0,
+        (None, 0) => 0,
     };
-    for e in &data.entries {
-        if key_height(e.key.as_bytes()) != layer {
+    for i in 0..count {
+        if key_height(data.key(i)) != layer {
             return Err(structure("a key's height differs from its node's layer"));
         }
     }
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(structure("a layer-0 node has subtrees"));
     }
-    if let (Some(lo), Some(first)) = (lo, data.entries.first()) {
-        if first.key.as_str() <= lo {
+    if let (Some(lo), 1..) = (lo, count) {
+        if data.key(0) <= lo {
             return Err(structure("keys below the range the parent node gives"));
         }
     }
-    if let (Some(hi), Some(last)) = (hi, data.entries.last()) {
-        if last.key.as_str() >= hi {
+    if let (Some(hi), 1..) = (hi, count) {
+        if data.key(count - 1) >= hi {
             return Err(structure("keys above the range the parent node gives"));
         }
     }

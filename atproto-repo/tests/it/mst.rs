@@ -813,3 +813,60 @@ fn larger_tree_deletes_and_diff() {
         full.node_count().unwrap()
     );
 }
+
+/// The decoder checks each prefix-compressed key from its suffix and the
+/// previous key's `/`; it must agree with `validate_key` on whole keys.
+#[test]
+fn decoder_key_checks_agree_with_validate_key() {
+    let cases: &[(&[&str], bool)] = &[
+        (&["a/b", "a/c", "a/cd", "ab/c"], true),
+        // The second key has no '/': it shares only "a" with "a/b".
+        (&["a/b", "ab"], false),
+        // A second '/' in the suffix.
+        (&["a/b", "a/b/c"], false),
+        // '/' last.
+        (&["a/b", "a/b", "b/"], false),
+        (&["a/b", "b/"], false),
+        // '/' first.
+        (&["/a", "/b"], false),
+        // A bad byte in the shared prefix cannot arise (the previous key was
+        // checked), but one in the suffix must be caught.
+        (&["coll/a", "coll/a b"], false),
+    ];
+    for (keys, ok) in cases {
+        let node = leaf_node(keys);
+        let sorted = keys.windows(2).all(|w| w[0] < w[1]);
+        let valid = keys
+            .iter()
+            .all(|k| atproto_repo::mst::validate_key(k.as_bytes()).is_ok());
+        assert_eq!(valid && sorted, *ok, "{keys:?}");
+        match NodeData::decode(&node.encode()) {
+            Ok(decoded) => {
+                assert!(ok, "{keys:?} accepted");
+                assert_eq!(decoded, node);
+            }
+            Err(e) => assert!(!ok, "{keys:?} rejected: {e}"),
+        }
+    }
+}
+
+/// Links other than CIDv1 sha2-256 with a one-byte codec take the decoder's
+/// general path and still round-trip.
+#[test]
+fn decoder_keeps_uncommon_links() {
+    // CIDv1, codec dag-pb (0x70), sha2-512 (0x13) with a 64-byte digest.
+    let mut bytes = vec![0x01, 0x70, 0x13, 0x40];
+    bytes.extend((0..64u8).map(|i| i.wrapping_mul(7)));
+    let odd = Cid::read_bytes(bytes.as_slice()).unwrap();
+    // CIDv1 with a two-byte codec varint (0x0129, dag-json).
+    let mut bytes = vec![0x01, 0xa9, 0x02, 0x12, 0x20];
+    bytes.extend([9u8; 32]);
+    let wide = Cid::read_bytes(bytes.as_slice()).unwrap();
+    let mut node = leaf_node(&H0);
+    node.entries[0].value = odd;
+    node.entries[2].value = wide;
+    let encoded = node.encode();
+    let decoded = NodeData::decode(&encoded).unwrap();
+    assert_eq!(decoded, node);
+    assert_eq!(decoded.encode(), encoded);
+}
