@@ -255,8 +255,8 @@ fn text_map(key: &str, value: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn malformed_cbor_corpus() {
+/// Inputs the strict decoder must reject, with the kind it must report.
+fn malformed_corpus() -> Vec<(&'static str, Vec<u8>, K)> {
     let mut cid_no_prefix = cid_bytes();
     cid_no_prefix.insert(0, 0x01);
     let mut cid_v0 = vec![0x00, 0x12, 0x20];
@@ -267,7 +267,7 @@ fn malformed_cbor_corpus() {
     let mut tag42_text = vec![0xd8, 0x2a, 0x78, 37, 0x00];
     tag42_text.extend_from_slice(&cid_bytes());
 
-    let corpus: Vec<(&str, Vec<u8>, K)> = vec![
+    let corpus: Vec<(&'static str, Vec<u8>, K)> = vec![
         ("f16", hex("f9 3c00"), K::Float),
         ("f32", hex("fa 3f800000"), K::Float),
         ("f64", hex("fb 3ff0000000000000"), K::Float),
@@ -425,6 +425,12 @@ fn malformed_cbor_corpus() {
             K::KeyTooLong,
         ),
     ];
+    corpus
+}
+
+#[test]
+fn malformed_cbor_corpus() {
+    let corpus = malformed_corpus();
     assert!(corpus.len() >= 25);
     for (name, bytes, kind) in &corpus {
         match cbor::decode(bytes) {
@@ -520,6 +526,162 @@ fn every_truncation_is_rejected() {
             assert_eq!(e.kind(), &K::UnexpectedEof, "prefix of {n} bytes");
         }
     }
+}
+
+// ---------------------------------------------------------------- validate-only path
+
+/// `validate` and `validate_record` agree with `decode_with`: same success,
+/// same error kind at the same offset.
+fn validate_agrees(bytes: &[u8], limits: &Limits) -> Result<(), String> {
+    let decoded = cbor::decode_with(bytes, limits).map(|_| ());
+    let validated = cbor::validate(bytes, limits);
+    if decoded != validated {
+        return Err(format!(
+            "validate {validated:?} != decode_with {decoded:?} on {bytes:02x?}"
+        ));
+    }
+    let record = cbor::validate_record(bytes, limits);
+    let expected = match bytes.first() {
+        Some(b) if b >> 5 != 5 => Err(cbor::CborError::new(K::InvalidType, 0)),
+        _ => validated,
+    };
+    if record != expected {
+        return Err(format!(
+            "validate_record {record:?} != {expected:?} on {bytes:02x?}"
+        ));
+    }
+    Ok(())
+}
+
+const AGREEMENT_LIMITS: [Limits; 5] = [
+    Limits::DEFAULT,
+    Limits::RECORD,
+    Limits {
+        max_size: 3,
+        ..Limits::DEFAULT
+    },
+    Limits {
+        max_depth: 1,
+        max_container_len: 2,
+        ..Limits::DEFAULT
+    },
+    Limits {
+        max_key_len: 2,
+        max_cid_len: 35,
+        ..Limits::DEFAULT
+    },
+];
+
+#[test]
+fn validate_agrees_on_malformed_corpus() {
+    let corpus = malformed_corpus();
+    for (name, bytes, kind) in &corpus {
+        let e = cbor::validate(bytes, &Limits::DEFAULT).unwrap_err();
+        assert_eq!(e.kind(), kind, "{name}: {e}");
+        for limits in &AGREEMENT_LIMITS {
+            validate_agrees(bytes, limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+    println!("validate agrees on {} malformed inputs", corpus.len());
+}
+
+#[test]
+fn validate_agrees_on_fixtures_and_every_truncation() {
+    let mut checked = 0;
+    for case in cases("data-model/data-model-fixtures.json") {
+        let full = B64.decode(case["cbor_base64"].as_str().unwrap()).unwrap();
+        cbor::validate(&full, &Limits::DEFAULT).unwrap();
+        cbor::validate_record(&full, &Limits::RECORD).unwrap();
+        for n in 0..=full.len() {
+            for limits in &AGREEMENT_LIMITS {
+                validate_agrees(&full[..n], limits)
+                    .unwrap_or_else(|e| panic!("prefix of {n} bytes: {e}"));
+                checked += 1;
+            }
+        }
+    }
+    println!("validate agrees on {checked} fixture prefixes × limits");
+}
+
+#[test]
+fn validate_record_requires_a_map() {
+    let record = Limits::RECORD;
+    cbor::validate_record(&hex("a0"), &record).unwrap();
+    cbor::validate(&hex("01"), &record).unwrap();
+    for not_a_map in [hex("01"), hex("80"), hex("60"), hex("f6"), hex("ff")] {
+        let e = cbor::validate_record(&not_a_map, &record).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.offset()),
+            (&K::InvalidType, 0),
+            "{not_a_map:02x?}"
+        );
+    }
+    // The first-byte check comes before the size check; empty input is EOF.
+    let big = [vec![0x5a, 0, 0x10, 0, 0], vec![0; 0x10_0000]].concat();
+    assert_eq!(
+        cbor::validate(&big, &record).unwrap_err().kind(),
+        &K::TooLarge
+    );
+    assert_eq!(
+        cbor::validate_record(&big, &record).unwrap_err().kind(),
+        &K::InvalidType
+    );
+    let e = cbor::validate_record(&[], &record).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (&K::UnexpectedEof, 0));
+    // Errors inside a map are the decoder's, offsets included.
+    let e = cbor::validate_record(&hex("a1 6161 18 05"), &record).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (&K::NonCanonicalInteger, 3));
+    let e = cbor::validate_record(&hex("a0 00"), &record).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (&K::TrailingBytes, 1));
+}
+
+#[test]
+fn validate_checks_blobs_and_type_like_decode() {
+    let cid = raw_cid(b"hello");
+    let good = BlobRef::new(cid, "text/plain", 5).to_map();
+    let mut cases: Vec<BTreeMap<String, Value>> = vec![good.clone()];
+    for key in ["ref", "mimeType", "size"] {
+        let mut m = good.clone();
+        m.remove(key);
+        cases.push(m);
+        for bad in [
+            Value::Null,
+            Value::Integer(-1),
+            Value::from(""),
+            Value::from("blob"),
+            Value::Link(cid),
+            Value::Blob(BlobRef::new(cid, "a/b", 1)),
+        ] {
+            let mut m = good.clone();
+            m.insert(key.into(), bad);
+            cases.push(m);
+        }
+    }
+    for ty in [
+        Value::from(""),
+        Value::Integer(1),
+        Value::from("x"),
+        Value::Null,
+    ] {
+        let mut m = good.clone();
+        m.insert("$type".into(), ty);
+        cases.push(m);
+    }
+    let mut extra = good.clone();
+    extra.insert("extra".into(), Value::Null);
+    cases.push(extra);
+    let mut rejected = 0;
+    for m in cases {
+        let bytes = Value::Map(m).to_dag_cbor();
+        validate_agrees(&bytes, &Limits::DEFAULT).unwrap();
+        // Nested, so that errors are reported past offset 0.
+        let nested = [vec![0x82, 0x01], bytes.clone()].concat();
+        validate_agrees(&nested, &Limits::DEFAULT).unwrap();
+        let in_map = [vec![0xa1, 0x61, b'a'], bytes.clone()].concat();
+        validate_agrees(&in_map, &Limits::DEFAULT).unwrap();
+        rejected += usize::from(cbor::validate(&bytes, &Limits::DEFAULT).is_err());
+    }
+    assert!(rejected >= 10, "only {rejected} rejected");
 }
 
 #[test]
@@ -684,6 +846,33 @@ proptest! {
         prop_assert_eq!(back.unwrap(), v.clone());
         let text = json::to_string(&v);
         prop_assert_eq!(json::from_str(&text).unwrap(), v);
+    }
+
+    #[test]
+    fn validate_agrees_on_random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        for limits in &AGREEMENT_LIMITS {
+            prop_assert_eq!(validate_agrees(&bytes, limits), Ok(()));
+        }
+    }
+
+    #[test]
+    fn validate_agrees_on_encoder_output(
+        v in arb_value(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let bytes = cbor::encode(&v);
+        prop_assert_eq!(cbor::validate(&bytes, &Limits::DEFAULT), Ok(()));
+        for limits in &AGREEMENT_LIMITS {
+            prop_assert_eq!(validate_agrees(&bytes, limits), Ok(()));
+        }
+        // One byte changed, and a truncation.
+        let mut changed = bytes.clone();
+        let i = at.index(changed.len());
+        changed[i] = byte;
+        prop_assert_eq!(validate_agrees(&changed, &Limits::DEFAULT), Ok(()));
+        prop_assert_eq!(validate_agrees(&bytes[..cut.index(bytes.len())], &Limits::DEFAULT), Ok(()));
     }
 
     #[test]

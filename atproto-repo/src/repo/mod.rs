@@ -28,7 +28,6 @@
 
 mod error;
 mod export;
-mod validate;
 mod verify;
 
 use alloc::collections::BTreeSet;
@@ -43,7 +42,6 @@ use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
 use bytes::Bytes;
 
 pub use error::RepoError;
-pub use validate::{validate_dag_cbor, validate_record};
 pub use verify::{VerifiedRepo, verify_car};
 
 use crate::block_store::{BlockStore, MemoryBlockStore};
@@ -58,7 +56,7 @@ pub enum RecordValue {
     /// A data-model value; encoded once as canonical DAG-CBOR.
     Value(Value),
     /// Canonical DAG-CBOR bytes; validated once (strictly, without building
-    /// a value) and stored as given.
+    /// a value: [`cbor::validate_record`]) and stored as given.
     Cbor(Bytes),
 }
 
@@ -83,9 +81,11 @@ impl RecordValue {
             RecordValue::Value(v) => Bytes::from(cbor::encode(&v)),
             RecordValue::Cbor(b) => b,
         };
-        validate_record(&bytes, &Limits::RECORD).map_err(|error| RepoError::InvalidRecord {
-            path: String::from(path),
-            error,
+        cbor::validate_record(&bytes, &Limits::RECORD).map_err(|error| {
+            RepoError::InvalidRecord {
+                path: String::from(path),
+                error,
+            }
         })?;
         Ok((dag_cbor_cid(&bytes), bytes))
     }

@@ -7,11 +7,11 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use atproto_core::crypto::PublicKey;
-use atproto_core::data::Limits;
+use atproto_core::data::{Limits, cbor};
 use atproto_core::syntax::Did;
 use bytes::Bytes;
 
-use super::{RepoError, validate_record};
+use super::RepoError;
 use crate::car::CarReader;
 use crate::car::section::ATPROTO_CID_LEN;
 use crate::commit::Commit;
@@ -309,9 +309,11 @@ impl<'a> Walk<'a> {
                 path: path(),
                 cid: Box::new(e.value.cid(bytes)),
             })?;
-            validate_record(record, &Limits::RECORD).map_err(|error| RepoError::InvalidRecord {
-                path: path(),
-                error,
+            cbor::validate_record(record, &Limits::RECORD).map_err(|error| {
+                RepoError::InvalidRecord {
+                    path: path(),
+                    error,
+                }
             })?;
             // The decoder accepted only ASCII keys.
             let path = core::str::from_utf8(key).map_err(|_| MstError::Structure {

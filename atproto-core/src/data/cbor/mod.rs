@@ -3,11 +3,19 @@
 //! - [`encode`] / [`encode_into`]: hand-written canonical encoder for [`Value`](crate::data::Value).
 //! - [`decode`] / [`decode_with`] / [`decode_bytes`]: hand-written strict decoder
 //!   for untrusted bytes, bounded by [`Limits`].
+//! - [`validate`] / [`validate_record`]: the same checks without building a
+//!   value (no allocation), for bytes that are only to be accepted or refused.
+//!
+//! Decoding and validating are one scanner (private `scan` module) generic
+//! over what it builds, so they accept the same inputs and report the same
+//! error at the same offset.
 //! - [`to_vec`] / [`from_slice`]: typed records through `serde_ipld_dagcbor`.
 
 mod decode;
 mod encode;
 mod error;
+mod scan;
+mod validate;
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -15,6 +23,7 @@ use alloc::vec::Vec;
 pub use decode::{decode, decode_bytes, decode_bytes_with, decode_with};
 pub use encode::{encode, encode_into};
 pub use error::{CborError, CborErrorKind};
+pub use validate::{validate, validate_record};
 
 use crate::data::limits::Limits;
 
