@@ -19,6 +19,7 @@ use crate::data::limits::Limits;
 ///
 /// # Errors
 /// The first problem, as [`decode_with`](super::decode_with) reports it.
+#[inline]
 pub fn validate(bytes: &[u8], limits: &Limits) -> Result<(), CborError> {
     Scanner::run(bytes, limits, Nothing)
 }
@@ -32,6 +33,7 @@ pub fn validate(bytes: &[u8], limits: &Limits) -> Result<(), CborError> {
 /// top-level item is not a map (checked on the first byte, before anything
 /// else, [`TooLarge`](K::TooLarge) included); otherwise as [`validate`]
 /// (so empty input is [`UnexpectedEof`](K::UnexpectedEof) at 0).
+#[inline]
 pub fn validate_record(bytes: &[u8], limits: &Limits) -> Result<(), CborError> {
     if bytes.first().is_some_and(|b| b >> 5 != 5) {
         return Err(CborError::new(K::InvalidType, 0));
