@@ -19,9 +19,9 @@ use cid::{Cid, Version};
 use super::error::{CborError, CborErrorKind as K};
 use crate::data::limits::Limits;
 
-pub(super) type R<T> = Result<T, CborError>;
+type R<T> = Result<T, CborError>;
 
-pub(super) fn err<T>(kind: K, at: usize) -> R<T> {
+fn err<T>(kind: K, at: usize) -> R<T> {
     Err(CborError::new(kind, at))
 }
 
