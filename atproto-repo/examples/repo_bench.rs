@@ -59,10 +59,30 @@ fn verify_only(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Scenario 4 repeated `rounds` times on a CAR file, for profilers
+/// (`--verify-loop FILE ROUNDS`; `REPO_BENCH_SAVE=FILE` keeps the S(100k)
+/// CAR of a normal run).
+fn verify_loop(path: &str, rounds: usize) -> Result<()> {
+    let car = Bytes::from(std::fs::read(path)?);
+    let t = best(rounds, || {
+        black_box(verify_car(car.clone(), None, None)?);
+        Ok(())
+    })?;
+    println!(
+        "load+verify best of {rounds}: {:.2} ms, {:.0} MB/s",
+        t.as_secs_f64() * 1e3,
+        car.len() as f64 / t.as_secs_f64() / 1e6
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 3 && args[1] == "--verify-only" {
         return verify_only(&args[2]);
+    }
+    if args.len() == 4 && args[1] == "--verify-loop" {
+        return verify_loop(&args[2], args[3].parse()?);
     }
     let key = workload::bench_keypair()?;
     let did: Did = "did:plc:benchbenchbenchbenchbenc".parse()?;
@@ -104,7 +124,7 @@ fn main() -> Result<()> {
     // Scenario 4: load + full verify.
     let pk = key.public_key();
     let v = verify_car(car.clone(), Some(&did), Some(&pk))?;
-    assert_eq!(v.records.len() as u64, N);
+    assert_eq!(v.record_count() as u64, N);
     assert_eq!(v.commit.data, repo.data_root());
     let verify = best(10, || {
         black_box(verify_car(car.clone(), Some(&did), Some(&pk))?);
@@ -123,13 +143,16 @@ fn main() -> Result<()> {
         sha.as_secs_f64() * 1e3,
         car.len() as f64 / sha.as_secs_f64() / 1e6,
         sha.as_secs_f64() / verify.as_secs_f64(),
-        v.records.len(),
+        v.record_count(),
         v.node_count,
         v.block_count,
         v.commit.data
     );
     let path = std::env::temp_dir().join("atproto-repo-bench-s100k.car");
     std::fs::write(&path, &car)?;
+    if let Some(keep) = std::env::var_os("REPO_BENCH_SAVE") {
+        std::fs::write(keep, &car)?;
+    }
     let status = std::process::Command::new(std::env::current_exe()?)
         .arg("--verify-only")
         .arg(&path)

@@ -30,14 +30,34 @@ pub struct VerifiedRepo {
     pub commit_cid: Cid,
     /// The commit.
     pub commit: Commit,
-    /// Every record's path and CID, in key order.
-    pub records: Vec<(String, Cid)>,
     /// MST nodes walked.
     pub node_count: usize,
     /// Blocks in the CAR (duplicates and unreachable blocks included).
     pub block_count: usize,
     car: Bytes,
     blocks: Vec<Block>,
+    records: RecordTable,
+}
+
+/// The records of a verified repository, in key order, packed: all paths in
+/// one string and, per record, where its path ends and which block holds it
+/// (the CID is read back from the CAR). Eight bytes a record plus its path,
+/// instead of an owned `String` and a `Cid` (about 120 bytes) each.
+#[derive(Debug, Clone, Default)]
+struct RecordTable {
+    paths: String,
+    entries: Vec<RecordEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RecordEntry {
+    /// End of the path in [`RecordTable::paths`] (it starts where the
+    /// previous one ends). Prefix compression lets paths outgrow the CAR.
+    path_end: usize,
+    /// Index into [`VerifiedRepo::blocks`]: the reader's block limit
+    /// ([`CarLimits::DEFAULT`](crate::car::CarLimits::DEFAULT), 64 Mi
+    /// blocks) keeps it within `u32`.
+    block: u32,
 }
 
 impl VerifiedRepo {
@@ -48,14 +68,65 @@ impl VerifiedRepo {
 
     /// Every block of the CAR (hash-checked), as slices of its bytes.
     pub fn blocks(&self) -> impl Iterator<Item = (Cid, Bytes)> + '_ {
-        self.blocks.iter().map(|b| {
-            let (digest, codec) = b.key(&self.car);
-            (
-                cid_from_codec_digest(u64::from(codec), digest),
-                self.car.slice(b.start..b.start + b.len as usize),
-            )
+        self.blocks.iter().map(|b| self.block(*b))
+    }
+
+    /// How many records the repository holds.
+    pub fn record_count(&self) -> usize {
+        self.records.entries.len()
+    }
+
+    /// Every record's path (`collection/rkey`) and CID, in key order.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = (&str, Cid)> + DoubleEndedIterator + '_ {
+        (0..self.records.entries.len()).map(|i| {
+            let (path, block) = self.record_at(i);
+            (path, self.block(block).0)
         })
     }
+
+    /// The CID and bytes of the record at `path` (`collection/rkey`), found
+    /// by binary search.
+    pub fn get(&self, path: &str) -> Option<(Cid, Bytes)> {
+        let n = self.records.entries.len();
+        let i = partition(n, |i| self.record_at(i).0 < path);
+        let (found, block) = (i < n).then(|| self.record_at(i))?;
+        (found == path).then(|| self.block(block))
+    }
+
+    /// The path and block of the `i`-th record.
+    fn record_at(&self, i: usize) -> (&str, Block) {
+        let t = &self.records;
+        let start = match i.checked_sub(1) {
+            Some(p) => t.entries[p].path_end,
+            None => 0,
+        };
+        let e = t.entries[i];
+        let path = t.paths.get(start..e.path_end).unwrap_or_default();
+        (path, self.blocks[e.block as usize])
+    }
+
+    fn block(&self, b: Block) -> (Cid, Bytes) {
+        let (digest, codec) = b.key(&self.car);
+        (
+            cid_from_codec_digest(u64::from(codec), digest),
+            self.car.slice(b.start..b.start + b.len as usize),
+        )
+    }
+}
+
+/// The first index in `0..n` for which `below` is false (`below` must be
+/// true on a prefix of the range).
+fn partition(n: usize, below: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if below(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// A hash-checked block: where it lies in the CAR. Its CID (always
@@ -98,12 +169,12 @@ struct Blocks<'a> {
 impl<'a> Blocks<'a> {
     /// The block with `codec` and sha2-256 `digest`.
     #[inline]
-    fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<&'a [u8]> {
+    fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<(u32, &'a [u8])> {
         let car = self.car;
         if let Some(b) = self.blocks.get(self.next) {
             if b.key(car) == (&digest[..], codec as u8) && codec < 0x80 {
                 self.next += 1;
-                return Some(b.bytes(car));
+                return Some(((self.next - 1) as u32, b.bytes(car)));
             }
         }
         let codec = u8::try_from(codec).ok()?;
@@ -120,11 +191,12 @@ impl<'a> Blocks<'a> {
         let at = index
             .binary_search_by(|i| blocks[*i as usize].key(car).cmp(&(&digest[..], codec)))
             .ok()?;
-        Some(blocks[index[at] as usize].bytes(car))
+        let i = index[at];
+        Some((i, blocks[i as usize].bytes(car)))
     }
 
     /// The block `cid` names, if it is in the CAR.
-    fn get_cid(&mut self, cid: &Cid) -> Option<&'a [u8]> {
+    fn get_cid(&mut self, cid: &Cid) -> Option<(u32, &'a [u8])> {
         let mh = cid.hash();
         if cid.version() != Version::V1 || mh.code() != SHA2_256 {
             return None;
@@ -178,7 +250,7 @@ pub fn verify_car(
         next: 0,
         index: None,
     };
-    let commit_bytes = index
+    let (_, commit_bytes) = index
         .get_cid(&root)
         .ok_or_else(|| RepoError::MissingCommit {
             cid: Box::new(root),
@@ -195,9 +267,13 @@ pub fn verify_car(
     if let Some(key) = key {
         commit.verify(key)?;
     }
-    // A capacity hint: at most one record per block, and an entry takes
-    // well over 50 bytes of some node.
-    let records = Vec::with_capacity(block_count.min(car.len() / 50));
+    // Capacity hints: at most one record per block, and an entry takes
+    // well over 50 bytes of some node; paths are shorter than their record
+    // and its entry together. Pages never written are never resident.
+    let records = RecordTable {
+        paths: String::with_capacity(car.len() / 4),
+        entries: Vec::with_capacity(block_count.min(car.len() / 50)),
+    };
     let mut walk = Walk {
         blocks: index,
         records,
@@ -245,7 +321,7 @@ impl Target<'_> {
 
 struct Walk<'a> {
     blocks: Blocks<'a>,
-    records: Vec<(String, Cid)>,
+    records: RecordTable,
     nodes: usize,
     /// One decoding buffer per depth, reused by every node at that depth.
     levels: Vec<NodeRefs>,
@@ -276,7 +352,7 @@ impl<'a> Walk<'a> {
                 .sha256(node)
                 .and_then(|(codec, digest)| self.blocks.get(codec, digest)),
         };
-        let bytes: &'a [u8] = found.ok_or_else(|| MstError::MissingBlock {
+        let (_, bytes): (u32, &'a [u8]) = found.ok_or_else(|| MstError::MissingBlock {
             cid: Box::new(target.cid()),
         })?;
         if self.levels.len() <= depth {
@@ -305,7 +381,7 @@ impl<'a> Walk<'a> {
                 .sha256(bytes)
                 .and_then(|(codec, digest)| self.blocks.get(codec, digest));
             let path = || String::from_utf8_lossy(key).into_owned();
-            let record = record.ok_or_else(|| RepoError::MissingRecord {
+            let (block, record) = record.ok_or_else(|| RepoError::MissingRecord {
                 path: path(),
                 cid: Box::new(e.value.cid(bytes)),
             })?;
@@ -320,7 +396,12 @@ impl<'a> Walk<'a> {
                 cid: Box::new(target.cid()),
                 reason: "entry key is not UTF-8",
             })?;
-            self.records.push((String::from(path), e.value.cid(bytes)));
+            let t = &mut self.records;
+            t.paths.push_str(path);
+            t.entries.push(RecordEntry {
+                path_end: t.paths.len(),
+                block,
+            });
             if let (Some(right), Some(l)) = (&e.right, child) {
                 let next = node.entries.get(i + 1).map(|_| node.key(i + 1)).or(hi);
                 self.node(

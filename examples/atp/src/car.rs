@@ -46,7 +46,7 @@ pub fn run(cmd: Command) -> CmdResult {
                 "rev": repo.commit.rev.as_str(),
                 "commit": repo.commit_cid.to_string(),
                 "data": repo.data_root().to_string(),
-                "records": repo.records.len(),
+                "records": repo.record_count(),
                 "blocks": repo.block_count,
             });
             println!("{summary}");
