@@ -45,6 +45,7 @@ pub struct VerifiedRepo {
 /// instead of an owned `String` and a `Cid` (about 120 bytes) each.
 #[derive(Debug, Clone, Default)]
 struct RecordTable {
+    /// ASCII: the node decoder accepts only MST key bytes.
     paths: String,
     entries: Vec<RecordEntry>,
 }
@@ -270,18 +271,26 @@ pub fn verify_car(
     // Capacity hints: at most one record per block, and an entry takes
     // well over 50 bytes of some node; paths are shorter than their record
     // and its entry together. Pages never written are never resident.
-    let records = RecordTable {
-        paths: String::with_capacity(car.len() / 4),
-        entries: Vec::with_capacity(block_count.min(car.len() / 50)),
-    };
     let mut walk = Walk {
         blocks: index,
-        records,
+        paths: Vec::with_capacity(car.len() / 4),
+        records: Vec::with_capacity(block_count.min(car.len() / 50)),
         nodes: 0,
         levels: Vec::new(),
     };
     walk.node(Target::Cid(&commit.data), 0, None, None, None)?;
-    let Walk { records, nodes, .. } = walk;
+    let Walk {
+        paths,
+        records: entries,
+        nodes,
+        ..
+    } = walk;
+    // One check for all paths rather than one per record.
+    let paths = String::from_utf8(paths).map_err(|_| MstError::Structure {
+        cid: Box::new(commit.data),
+        reason: "an entry key is not UTF-8",
+    })?;
+    let records = RecordTable { paths, entries };
     Ok(VerifiedRepo {
         commit_cid: root,
         commit,
@@ -321,7 +330,9 @@ impl Target<'_> {
 
 struct Walk<'a> {
     blocks: Blocks<'a>,
-    records: RecordTable,
+    /// Paths, as [`RecordTable::paths`] before its one UTF-8 check.
+    paths: Vec<u8>,
+    records: Vec<RecordEntry>,
     nodes: usize,
     /// One decoding buffer per depth, reused by every node at that depth.
     levels: Vec<NodeRefs>,
@@ -391,15 +402,9 @@ impl<'a> Walk<'a> {
                     error,
                 }
             })?;
-            // The decoder accepted only ASCII keys.
-            let path = core::str::from_utf8(key).map_err(|_| MstError::Structure {
-                cid: Box::new(target.cid()),
-                reason: "entry key is not UTF-8",
-            })?;
-            let t = &mut self.records;
-            t.paths.push_str(path);
-            t.entries.push(RecordEntry {
-                path_end: t.paths.len(),
+            self.paths.extend_from_slice(key);
+            self.records.push(RecordEntry {
+                path_end: self.paths.len(),
                 block,
             });
             if let (Some(right), Some(l)) = (&e.right, child) {

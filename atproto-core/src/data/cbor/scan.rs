@@ -183,6 +183,34 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
         Ok(arg as usize)
     }
 
+    /// An item inside a container: short text strings and small integers,
+    /// the bulk of record fields, are read in place; anything else goes
+    /// through [`Self::value`].
+    #[inline(always)]
+    fn item(&mut self, depth: usize) -> R<S::Out> {
+        let start = self.pos;
+        if let Some(&ib) = self.buf.get(start) {
+            let info = usize::from(ib & 0x1f);
+            match ib >> 5 {
+                3 if info < 24 => {
+                    if let Some(s) = self.buf.get(start + 1..start + 1 + info) {
+                        self.pos = start + 1 + info;
+                        let Some(text) = S::text(s) else {
+                            return err(K::InvalidUtf8, start);
+                        };
+                        return Ok(self.sink.string(text));
+                    }
+                }
+                0 if info < 24 => {
+                    self.pos = start + 1;
+                    return Ok(self.sink.int(info as i64));
+                }
+                _ => {}
+            }
+        }
+        self.value(depth)
+    }
+
     fn value(&mut self, depth: usize) -> R<S::Out> {
         let start = self.pos;
         let ib = self.byte()?;
@@ -232,7 +260,7 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
                 let len = self.container_len(arg, 1, start)?;
                 let mut seq = self.sink.seq(len);
                 for _ in 0..len {
-                    let item = self.value(depth + 1)?;
+                    let item = self.item(depth + 1)?;
                     self.sink.push(&mut seq, item);
                 }
                 Ok(self.sink.end_seq(seq))
@@ -285,7 +313,7 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
                 return err(K::InvalidUtf8, key_start);
             };
             let item_start = self.pos;
-            let item = self.value(depth + 1)?;
+            let item = self.item(depth + 1)?;
             let slot = match key {
                 b"$type" => Some(&mut ty),
                 b"ref" => Some(&mut rf),
