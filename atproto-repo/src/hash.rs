@@ -25,24 +25,39 @@ const H0: [u32; 8] = [
 /// SHA-256 of `data`.
 #[inline]
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(sha256_words(data)) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// SHA-256 of `data` as the eight big-endian state words (the digest is
+/// their bytes in order): for callers that look only at its first bits.
+#[inline]
+pub(crate) fn sha256_words(data: &[u8]) -> [u32; 8] {
     let mut state = H0;
     // All full blocks in one call: each call loads and stores the state.
     let (blocks, rest) = Array::<u8, U64>::slice_as_chunks(data);
     if !blocks.is_empty() {
         compress256(&mut state, Array::cast_slice_to_core(blocks));
     }
-    let mut tail = [[0u8; 64]; 2];
-    tail[0][..rest.len()].copy_from_slice(rest);
-    tail[0][rest.len()] = 0x80;
     let bits = (data.len() as u64).wrapping_mul(8).to_be_bytes();
-    let used = if rest.len() < 56 { 1 } else { 2 };
-    tail[used - 1][56..].copy_from_slice(&bits);
-    compress256(&mut state, &tail[..used]);
-    let mut out = [0u8; 32];
-    for (o, w) in out.chunks_exact_mut(4).zip(state) {
-        o.copy_from_slice(&w.to_be_bytes());
+    if rest.len() < 56 {
+        // One padded block: the common case of keys and small records.
+        let mut tail = [[0u8; 64]; 1];
+        tail[0][..rest.len()].copy_from_slice(rest);
+        tail[0][rest.len()] = 0x80;
+        tail[0][56..].copy_from_slice(&bits);
+        compress256(&mut state, &tail);
+    } else {
+        let mut tail = [[0u8; 64]; 2];
+        tail[0][..rest.len()].copy_from_slice(rest);
+        tail[0][rest.len()] = 0x80;
+        tail[1][56..].copy_from_slice(&bits);
+        compress256(&mut state, &tail);
     }
-    out
+    state
 }
 
 #[cfg(test)]

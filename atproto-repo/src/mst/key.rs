@@ -107,13 +107,12 @@ fn check_key_chars(key: &[u8]) -> Option<&'static str> {
 /// The height (layer) of a key: the number of leading zero bits of
 /// SHA-256(key), halved and rounded down (fan-out 4).
 pub fn key_height(key: &[u8]) -> u8 {
-    let digest = crate::hash::sha256(key);
+    // The digest is the state words in big-endian order, so its leading
+    // zero bits are the words' leading zeros.
     let mut zeros: u32 = 0;
-    for &b in digest.iter() {
-        if b == 0 {
-            zeros += 8;
-        } else {
-            zeros += b.leading_zeros();
+    for w in crate::hash::sha256_words(key) {
+        zeros += w.leading_zeros();
+        if w != 0 {
             break;
         }
     }
