@@ -31,16 +31,18 @@ fn is_valid_key(key: &[u8]) -> bool {
 /// many `/` there are and where the last one is.
 #[inline]
 pub(crate) fn scan_key_bytes(bytes: &[u8]) -> Option<(usize, usize)> {
+    // One branch-free pass: keys are short, so separate passes for the
+    // table, the count and the position cost more than they save.
     let mut all_allowed = true;
-    for &b in bytes {
+    let mut slashes = 0;
+    let mut last = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         all_allowed &= KEY_OR_SLASH[usize::from(b)];
+        let slash = b == b'/';
+        slashes += usize::from(slash);
+        last = if slash { i } else { last };
     }
-    if !all_allowed {
-        return None;
-    }
-    let slashes = bytes.iter().filter(|&&b| b == b'/').count();
-    let last = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    Some((slashes, last))
+    all_allowed.then_some((slashes, last))
 }
 
 /// Says why `key` is not a valid MST key (or accepts it after all).

@@ -495,14 +495,19 @@ impl<'a> Reader<'a> {
     /// argument.
     #[inline]
     fn head_of(&mut self, major: u8, wrong_type: &'static str) -> Result<u64, MstError> {
-        // Fast path: an argument below 24 sits in the initial byte.
-        if let Some(&b) = self.buf.get(self.pos) {
-            if b >> 5 == major && b & 0x1f < 24 {
+        // Fast paths: an argument below 24 sits in the initial byte; one
+        // from 24 to 255 (key lengths, prefixes) in the byte after it.
+        match self.buf.get(self.pos..) {
+            Some(&[b, ..]) if b >> 5 == major && b & 0x1f < 24 => {
                 self.pos += 1;
-                return Ok(u64::from(b & 0x1f));
+                Ok(u64::from(b & 0x1f))
             }
+            Some(&[b, n, ..]) if b == major << 5 | 24 && n >= 24 => {
+                self.pos += 2;
+                Ok(u64::from(n))
+            }
+            _ => self.long_head_of(major, wrong_type),
         }
-        self.long_head_of(major, wrong_type)
     }
 
     #[cold]

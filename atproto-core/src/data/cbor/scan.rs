@@ -192,9 +192,18 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
         if let Some(&ib) = self.buf.get(start) {
             let info = usize::from(ib & 0x1f);
             match ib >> 5 {
-                3 if info < 24 => {
-                    if let Some(s) = self.buf.get(start + 1..start + 1 + info) {
-                        self.pos = start + 1 + info;
+                3 if info <= 24 => {
+                    // A one-byte length must be at least 24 (shortest form);
+                    // anything else is left to `value` to report.
+                    let (from, len) = match info {
+                        24 => match self.buf.get(start + 1) {
+                            Some(&n) if n >= 24 => (start + 2, usize::from(n)),
+                            _ => return self.value(depth),
+                        },
+                        _ => (start + 1, info),
+                    };
+                    if let Some(s) = self.buf.get(from..from + len) {
+                        self.pos = from + len;
                         let Some(text) = S::text(s) else {
                             return err(K::InvalidUtf8, start);
                         };
