@@ -7,7 +7,10 @@ use crate::interop;
 
 fn cases(rel: &str) -> Vec<serde_json::Value> {
     let v = interop::json(rel);
-    let cases = v.as_array().unwrap_or_else(|| panic!("{rel} is not an array")).clone();
+    let cases = v
+        .as_array()
+        .unwrap_or_else(|| panic!("{rel} is not an array"))
+        .clone();
     println!("{rel}: {} cases", cases.len());
     cases
 }
@@ -22,7 +25,8 @@ const CATALOG_FILES: [&str; 5] = [
 
 fn record_catalog() -> Catalog {
     let mut b = Catalog::builder();
-    b.add_str(&interop::read("lexicon/catalog/record.json")).unwrap();
+    b.add_str(&interop::read("lexicon/catalog/record.json"))
+        .unwrap();
     b.build().unwrap()
 }
 
@@ -140,25 +144,73 @@ fn record_data_invalid() {
     // `unknown` field.
     let expected: [(&str, &str); 50] = [
         ("/integer", "MissingRequired"),
-        ("/boolean", r#"WrongType { expected: "boolean", found: "string" }"#),
-        ("/integer", r#"WrongType { expected: "integer", found: "string" }"#),
+        (
+            "/boolean",
+            r#"WrongType { expected: "boolean", found: "string" }"#,
+        ),
+        (
+            "/integer",
+            r#"WrongType { expected: "integer", found: "string" }"#,
+        ),
         ("/string", "NullNotAllowed"),
-        ("/string", r#"WrongType { expected: "string", found: "integer" }"#),
-        ("/bytes", r#"WrongType { expected: "bytes", found: "string" }"#),
-        ("/bytes", r#"WrongType { expected: "bytes", found: "object" }"#),
-        ("/bytes", r#"WrongType { expected: "bytes", found: "object" }"#),
-        ("/cid-link", r#"WrongType { expected: "cid-link", found: "string" }"#),
-        ("/blob", r#"WrongType { expected: "blob", found: "string" }"#),
-        ("/blob", r#"WrongType { expected: "blob", found: "object" }"#),
-        ("/array", r#"WrongType { expected: "array", found: "integer" }"#),
-        ("/array/0", r#"WrongType { expected: "integer", found: "boolean" }"#),
-        ("/object", r#"WrongType { expected: "object", found: "integer" }"#),
-        ("/object/a", r#"WrongType { expected: "integer", found: "string" }"#),
-        ("/ref", r#"WrongType { expected: "object", found: "integer" }"#),
-        ("/ref", r#"WrongType { expected: "object", found: "string" }"#),
+        (
+            "/string",
+            r#"WrongType { expected: "string", found: "integer" }"#,
+        ),
+        (
+            "/bytes",
+            r#"WrongType { expected: "bytes", found: "string" }"#,
+        ),
+        (
+            "/bytes",
+            r#"WrongType { expected: "bytes", found: "object" }"#,
+        ),
+        (
+            "/bytes",
+            r#"WrongType { expected: "bytes", found: "object" }"#,
+        ),
+        (
+            "/cid-link",
+            r#"WrongType { expected: "cid-link", found: "string" }"#,
+        ),
+        (
+            "/blob",
+            r#"WrongType { expected: "blob", found: "string" }"#,
+        ),
+        (
+            "/blob",
+            r#"WrongType { expected: "blob", found: "object" }"#,
+        ),
+        (
+            "/array",
+            r#"WrongType { expected: "array", found: "integer" }"#,
+        ),
+        (
+            "/array/0",
+            r#"WrongType { expected: "integer", found: "boolean" }"#,
+        ),
+        (
+            "/object",
+            r#"WrongType { expected: "object", found: "integer" }"#,
+        ),
+        (
+            "/object/a",
+            r#"WrongType { expected: "integer", found: "string" }"#,
+        ),
+        (
+            "/ref",
+            r#"WrongType { expected: "object", found: "integer" }"#,
+        ),
+        (
+            "/ref",
+            r#"WrongType { expected: "object", found: "string" }"#,
+        ),
         ("/formats/handle", "InvalidFormat { format: Handle"),
         ("/formats/did", "InvalidFormat { format: Did"),
-        ("/formats/atidentifier", "InvalidFormat { format: AtIdentifier"),
+        (
+            "/formats/atidentifier",
+            "InvalidFormat { format: AtIdentifier",
+        ),
         ("/formats/nsid", "InvalidFormat { format: Nsid"),
         ("/formats/aturi", "InvalidFormat { format: AtUri"),
         ("/formats/cid", "InvalidFormat { format: Cid"),
@@ -169,7 +221,10 @@ fn record_data_invalid() {
         ("/formats/recordkey", "InvalidFormat { format: RecordKey"),
         ("/constInteger", "ConstMismatch"),
         ("/enumInteger", "NotInEnum"),
-        ("/rangeInteger", "IntegerTooLarge { value: 9000, maximum: 20 }"),
+        (
+            "/rangeInteger",
+            "IntegerTooLarge { value: 9000, maximum: 20 }",
+        ),
         ("/lenString", "StringTooShort { len: 1, min: 10 }"),
         ("/lenString", "StringTooLong { len: 23, max: 20 }"),
         ("/graphemeString", "TooFewGraphemes { count: 2, min: 10 }"),
@@ -181,14 +236,35 @@ fn record_data_invalid() {
         ("/lenArray", "ArrayTooLong { len: 10, max: 5 }"),
         ("/sizeBlob", "BlobTooLarge { size: 12345, max: 20 }"),
         ("/acceptBlob", r#"BlobMimeNotAccepted("text/plain")"#),
-        ("/union", r#"WrongType { expected: "object", found: "integer" }"#),
+        (
+            "/union",
+            r#"WrongType { expected: "object", found: "integer" }"#,
+        ),
         ("/union", "MissingType"),
-        ("/closedUnion", r#"TypeNotInUnion("example.unknown-lexicon.blah")"#),
-        ("/closedUnion", r#"TypeNotInUnion("example.lexicon.record#demoObjectTwo")"#),
-        ("/union/a", r#"WrongType { expected: "integer", found: "string" }"#),
-        ("/unknown", r#"WrongType { expected: "object", found: "boolean" }"#),
-        ("/unknown", r#"WrongType { expected: "object", found: "bytes" }"#),
-        ("/unknown", r#"WrongType { expected: "object", found: "blob" }"#),
+        (
+            "/closedUnion",
+            r#"TypeNotInUnion("example.unknown-lexicon.blah")"#,
+        ),
+        (
+            "/closedUnion",
+            r#"TypeNotInUnion("example.lexicon.record#demoObjectTwo")"#,
+        ),
+        (
+            "/union/a",
+            r#"WrongType { expected: "integer", found: "string" }"#,
+        ),
+        (
+            "/unknown",
+            r#"WrongType { expected: "object", found: "boolean" }"#,
+        ),
+        (
+            "/unknown",
+            r#"WrongType { expected: "object", found: "bytes" }"#,
+        ),
+        (
+            "/unknown",
+            r#"WrongType { expected: "object", found: "blob" }"#,
+        ),
     ];
     let catalog = record_catalog();
     let v = catalog.record("example.lexicon.record").unwrap();

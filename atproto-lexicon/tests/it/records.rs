@@ -10,7 +10,10 @@
 use atproto_core::data::json;
 
 fn run(nsid: &str) {
-    let path = format!("{}/tests/data/records/{nsid}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/records/{nsid}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let suite: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(suite["nsid"], nsid);
@@ -40,8 +43,15 @@ fn run(nsid: &str) {
             .unwrap_or_else(|| panic!("{nsid} invalid case {name} accepted"));
         let kind = format!("{:?}", err.kind());
         let want = case["kind"].as_str().unwrap();
-        assert!(kind.starts_with(want), "{nsid} {name}: expected {want}, got {kind}");
-        assert_eq!(err.path(), case["path"].as_str().unwrap(), "{nsid} {name}: {err}");
+        assert!(
+            kind.starts_with(want),
+            "{nsid} {name}: expected {want}, got {kind}"
+        );
+        assert_eq!(
+            err.path(),
+            case["path"].as_str().unwrap(),
+            "{nsid} {name}: {err}"
+        );
     }
     println!("{nsid}: {} valid, {} invalid", valid.len(), invalid.len());
 }
@@ -68,12 +78,17 @@ fn feed_like() {
 
 #[test]
 fn error_display_names_path_and_reason() {
-    let v = crate::upstream_catalog().record("app.bsky.feed.post").unwrap();
+    let v = crate::upstream_catalog()
+        .record("app.bsky.feed.post")
+        .unwrap();
     let post = json::record_from_str(&format!(
         r#"{{"$type":"app.bsky.feed.post","text":"{}","createdAt":"2024-01-01T00:00:00Z"}}"#,
         "ü".repeat(301)
     ))
     .unwrap();
     let err = v.validate(&post).unwrap_err();
-    assert_eq!(err.to_string(), "/text: string too long (301 > 300 graphemes)");
+    assert_eq!(
+        err.to_string(),
+        "/text: string too long (301 > 300 graphemes)"
+    );
 }

@@ -18,7 +18,11 @@ fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 fn every_upstream_document_checks() {
     let mut files = Vec::new();
     json_files(&crate::lexicons_dir(), &mut files);
-    assert!(files.len() >= 400, "only {} lexicon files found", files.len());
+    assert!(
+        files.len() >= 400,
+        "only {} lexicon files found",
+        files.len()
+    );
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         LexiconDoc::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
