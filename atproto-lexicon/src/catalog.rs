@@ -57,9 +57,9 @@ impl CatalogBuilder {
     /// Parses, checks and adds a document from JSON text.
     ///
     /// # Errors
-    /// As [`LexiconDoc::from_str`] and [`CatalogBuilder::add_doc`].
+    /// As [`LexiconDoc::from_slice`] and [`CatalogBuilder::add_doc`].
     pub fn add_str(&mut self, text: &str) -> Result<&mut Self, SchemaError> {
-        self.add_doc(LexiconDoc::from_str(text)?)
+        self.add_doc(text.parse()?)
     }
 
     /// Parses, checks and adds a document from JSON bytes.

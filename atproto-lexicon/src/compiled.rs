@@ -198,8 +198,14 @@ pub(crate) fn compile(docs: &[LexiconDoc]) -> Result<Compiled, SchemaError> {
             let kind = match def {
                 Schema::Record(r) => DefKind::Record(r.key.clone()),
                 Schema::Query(_) | Schema::Procedure(_) | Schema::Subscription(_) => {
+                    // Filled in by pass 2; the kind is right from the start
+                    // so errors about references to it name it correctly.
                     DefKind::Endpoint(Box::new(EndpointNode {
-                        kind: EndpointType::Query,
+                        kind: match def {
+                            Schema::Query(_) => EndpointType::Query,
+                            Schema::Procedure(_) => EndpointType::Procedure,
+                            _ => EndpointType::Subscription,
+                        },
                         params: None,
                         input: None,
                         output: None,

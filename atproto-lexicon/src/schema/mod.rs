@@ -2,7 +2,7 @@
 //!
 //! A [`LexiconDoc`] is one schema file: `{"lexicon": 1, "id": <NSID>, "defs": {…}}`.
 //! Each def, and each schema nested inside one, is a [`Schema`]. Documents are
-//! read with [`LexiconDoc::from_str`] (or `from_slice` / `from_json`), which
+//! read with [`str::parse`] (or [`LexiconDoc::from_slice`] / [`LexiconDoc::from_json`]), which
 //! parses and then checks the document on its own (see [`crate::check`]);
 //! references between documents are resolved by a [`Catalog`](crate::Catalog).
 //!
@@ -40,19 +40,11 @@ pub struct LexiconDoc {
 }
 
 impl LexiconDoc {
-    /// Parses and checks a document from JSON text.
+    /// Parses and checks a document from JSON bytes (for text, use
+    /// [`str::parse`]: `LexiconDoc` implements [`FromStr`](core::str::FromStr)).
     ///
     /// # Errors
-    /// Text that is not JSON, or a document that breaks the Lexicon rules.
-    #[allow(clippy::should_implement_trait)] // `FromStr` would hide the error type's richness behind `Err`.
-    pub fn from_str(text: &str) -> Result<Self, SchemaError> {
-        Self::from_slice(text.as_bytes())
-    }
-
-    /// Parses and checks a document from JSON bytes.
-    ///
-    /// # Errors
-    /// As [`LexiconDoc::from_str`].
+    /// Input that is not JSON, or a document that breaks the Lexicon rules.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, SchemaError> {
         let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             SchemaError::new(crate::error::SchemaErrorKind::Json(
@@ -83,6 +75,15 @@ impl LexiconDoc {
     /// The primary def (`main`) if the document has one.
     pub fn main(&self) -> Option<&Schema> {
         self.defs.get("main")
+    }
+}
+
+/// Parses and checks a document from JSON text.
+impl core::str::FromStr for LexiconDoc {
+    type Err = SchemaError;
+
+    fn from_str(text: &str) -> Result<Self, SchemaError> {
+        Self::from_slice(text.as_bytes())
     }
 }
 

@@ -19,6 +19,16 @@ pub(crate) fn default_of(c: &Compiled, id: NodeId) -> Option<Value> {
     }
 }
 
+/// Whether a node has a default, without building it.
+pub(crate) fn has_default(c: &Compiled, id: NodeId) -> bool {
+    match c.node(id) {
+        Node::Boolean { default, .. } => default.is_some(),
+        Node::Integer(r) => r.default.is_some(),
+        Node::String(r) => r.default.is_some(),
+        _ => false,
+    }
+}
+
 /// Fills absent properties that have a default, everywhere below `v`. Runs
 /// after validation, so the shape of `v` is known to match.
 pub(crate) fn apply(c: &Compiled, id: NodeId, v: &mut Value, depth: usize) {

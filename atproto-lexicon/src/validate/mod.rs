@@ -222,7 +222,7 @@ pub(crate) fn object(
         }
     }
     for p in o.props.iter() {
-        if p.required && !m.contains_key(&*p.name) && defaults::default_of(c, p.node).is_none() {
+        if p.required && !m.contains_key(&*p.name) && !defaults::has_default(c, p.node) {
             return Err(fail(K::MissingRequired).within(&p.name));
         }
     }

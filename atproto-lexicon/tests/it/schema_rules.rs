@@ -16,7 +16,7 @@ fn prop(schema: &str) -> String {
 }
 
 fn rejected(text: &str) -> (String, K) {
-    let e = LexiconDoc::from_str(text)
+    let e = str::parse::<LexiconDoc>(text)
         .err()
         .unwrap_or_else(|| panic!("accepted: {text}"));
     (e.path().to_string(), e.kind().clone())
@@ -196,7 +196,7 @@ fn constraint_rules() {
         (P.into(), K::EmptyClosedUnion)
     );
     // An empty open union is allowed (upstream has several).
-    LexiconDoc::from_str(&prop(r#"{"type":"union","refs":[]}"#)).unwrap();
+    str::parse::<LexiconDoc>(&prop(r#"{"type":"union","refs":[]}"#)).unwrap();
     assert_eq!(
         rejected(&doc(
             r#"{"type":"object","required":["x"],"properties":{}}"#
@@ -293,7 +293,7 @@ fn wrong_types_for_constraint_values() {
 
 #[test]
 fn unknown_fields_are_ignored() {
-    let d = LexiconDoc::from_str(
+    let d = str::parse::<LexiconDoc>(
         r#"{"lexicon":1,"id":"com.example.rules","$comment":"x","futureField":[1,2],
             "defs":{"main":{"type":"string","maxLength":3,"futureConstraint":{"a":1},"description":"d"}}}"#,
     )
@@ -336,6 +336,17 @@ fn catalog_rules() {
             found: "query"
         }
     );
+    // The target's kind is named right even when its document compiles
+    // after the referring one (ids sort `aa` before `zz`).
+    let aa = r##"{"lexicon":1,"id":"com.example.aa","defs":{"main":{"type":"object","properties":{"q":{"type":"ref","ref":"com.example.zz"}}}}}"##;
+    let zz = r##"{"lexicon":1,"id":"com.example.zz","defs":{"main":{"type":"procedure"}}}"##;
+    assert_eq!(
+        Catalog::from_strs([zz, aa]).unwrap_err().kind(),
+        &K::RefToNonData {
+            reference: "com.example.zz".into(),
+            found: "procedure"
+        }
+    );
     // Union members must be objects or records.
     let d = r##"{"lexicon":1,"id":"com.example.d","defs":{"main":{"type":"object","properties":{"u":{"type":"union","refs":["com.example.b#thing"]}}}}}"##;
     assert_eq!(
@@ -373,7 +384,7 @@ fn hostile_documents_do_not_panic() {
         "{deep_items}{{\"type\":\"integer\"}}{}}}}}}}",
         "}".repeat(100)
     );
-    assert!(LexiconDoc::from_str(&deep_items).is_err());
+    assert!(str::parse::<LexiconDoc>(&deep_items).is_err());
     let texts = [
         "",
         "{",
@@ -389,6 +400,6 @@ fn hostile_documents_do_not_panic() {
         r#"{"lexicon":1,"id":"a.b.c","defs":{"main":{"type":"integer","minimum":99999999999999999999}}}"#,
     ];
     for t in texts {
-        assert!(LexiconDoc::from_str(t).is_err(), "{t}");
+        assert!(str::parse::<LexiconDoc>(t).is_err(), "{t}");
     }
 }
