@@ -55,7 +55,11 @@ impl AtIdentifier {
 
     /// Whether `s` is a valid DID or handle.
     pub fn is_valid(s: &str) -> bool {
-        Self::parse_str(s).is_ok()
+        if s.starts_with("did:") {
+            Did::is_valid(s)
+        } else {
+            Handle::is_valid(s)
+        }
     }
 
     /// The identifier as an owned `String`.

@@ -1,7 +1,6 @@
 //! [`Language`]: a BCP 47 (RFC 5646) language tag.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use super::error::{Reason, SyntaxError, SyntaxKind, check_len};
 
@@ -96,7 +95,10 @@ fn parse(s: &str, check_duplicates: bool) -> Result<Parts, SyntaxError> {
     {
         return Err(SyntaxError::invalid_char(KIND, s, i));
     }
-    let mut tags: Vec<(usize, &str)> = Vec::new();
+    // On the stack: a check must not allocate. Subtags are at least one
+    // character plus a `-`, so the length limit bounds their count.
+    let mut buf = [(0usize, ""); MAX_LANGUAGE_LEN / 2 + 1];
+    let mut count = 0;
     let mut at = 0;
     for t in s.split('-') {
         if t.is_empty() {
@@ -109,9 +111,14 @@ fn parse(s: &str, check_duplicates: bool) -> Result<Parts, SyntaxError> {
                 Reason::Invalid("subtag longer than 8 characters"),
             ));
         }
-        tags.push((at, t));
+        // `check_len` bounded the length, so the buffer has room.
+        if let Some(slot) = buf.get_mut(count) {
+            *slot = (at, t);
+            count += 1;
+        }
         at += t.len() + 1;
     }
+    let tags = &buf[..count];
     let Some(&(_, first)) = tags.first() else {
         return Err(SyntaxError::new(KIND, Reason::Empty));
     };
@@ -212,13 +219,20 @@ fn parse(s: &str, check_duplicates: bool) -> Result<Parts, SyntaxError> {
         }
         idx += 1;
     }
-    let mut singletons: Vec<u8> = Vec::new();
+    // The extension singletons seen, as a bit per letter or digit.
+    let mut singletons: u64 = 0;
     while let Some(&(o, t)) = tags
         .get(idx)
         .filter(|(_, t)| t.len() == 1 && !t.eq_ignore_ascii_case("x"))
     {
-        let singleton = t.as_bytes()[0].to_ascii_lowercase();
-        if check_duplicates && singletons.contains(&singleton) {
+        let c = t.as_bytes()[0].to_ascii_lowercase();
+        let bit = 1u64
+            << (if c.is_ascii_digit() {
+                c - b'0'
+            } else {
+                c - b'a' + 10
+            });
+        if check_duplicates && singletons & bit != 0 {
             return Err(SyntaxError::at(
                 KIND,
                 o,
@@ -228,7 +242,7 @@ fn parse(s: &str, check_duplicates: bool) -> Result<Parts, SyntaxError> {
                 },
             ));
         }
-        singletons.push(singleton);
+        singletons |= bit;
         idx += 1;
         let ext_start = idx;
         while tags.get(idx).is_some_and(|(_, t)| t.len() >= 2) {

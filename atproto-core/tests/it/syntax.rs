@@ -69,6 +69,43 @@ fn check_syntax_only(ty: &str, s: &str) -> Result<(), SyntaxError> {
     }
 }
 
+/// `is_valid` of the type named by a vector file prefix.
+fn is_valid_as(ty: &str, s: &str) -> bool {
+    match ty {
+        "atidentifier" => AtIdentifier::is_valid(s),
+        "aturi" => AtUri::is_valid(s),
+        "cid" => CidString::is_valid(s),
+        "datetime" => Datetime::is_valid(s),
+        "did" => Did::is_valid(s),
+        "handle" => Handle::is_valid(s),
+        "language" => Language::is_valid(s),
+        "nsid" => Nsid::is_valid(s),
+        "recordkey" => RecordKey::is_valid(s),
+        "tid" => Tid::is_valid(s),
+        "uri" => Uri::is_valid(s),
+        other => panic!("no syntax type for vector prefix {other:?}"),
+    }
+}
+
+/// Validators check formats of every string in a record: `is_valid` must
+/// not allocate on valid input (a rejection may build its error).
+#[test]
+fn is_valid_does_not_allocate() {
+    let mut failures = Vec::new();
+    for stem in VECTOR_FILES.iter().filter(|s| s.ends_with("_syntax_valid")) {
+        let (ty, _) = stem.split_once('_').unwrap();
+        for case in interop::lines(&format!("syntax/{stem}.txt")) {
+            let mut valid = false;
+            let info = allocation_counter::measure(|| valid = is_valid_as(ty, &case));
+            assert!(valid, "{stem}: {case:?}");
+            if info.count_total != 0 {
+                failures.push(format!("{ty}::is_valid({case:?}): {}", info.count_total));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "allocations:\n{}", failures.join("\n"));
+}
+
 #[test]
 fn vector_files_are_all_known_and_present() {
     let dir = interop::dir().join("syntax");

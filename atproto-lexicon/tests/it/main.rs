@@ -9,6 +9,7 @@ mod fixtures;
 mod interop;
 mod properties;
 mod records;
+mod reuse;
 mod schema_rules;
 mod upstream;
 mod validation;
