@@ -9,6 +9,7 @@ mod car;
 mod cbor;
 mod input;
 mod key;
+mod lexicon;
 mod mst;
 mod progress;
 mod repo;
@@ -45,6 +46,9 @@ enum Command {
     /// Verify CAR files.
     #[command(subcommand)]
     Car(car::Command),
+    /// Check Lexicon schema documents and validate records against them.
+    #[command(subcommand)]
+    Lexicon(lexicon::Command),
     /// Time the shared benchmark workloads without criterion.
     #[command(subcommand)]
     Bench(bench::Command),
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Mst(cmd) => mst::run(cmd),
         Command::Repo(cmd) => repo::run(cmd),
         Command::Car(cmd) => car::run(cmd),
+        Command::Lexicon(cmd) => lexicon::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

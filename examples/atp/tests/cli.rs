@@ -334,3 +334,354 @@ fn repo_create_verify_ls_get() {
     assert!(stdout(&out).starts_with("invalid: "), "{}", stdout(&out));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
+/// the interop vectors (the same defaults as atproto-lexicon's tests).
+fn lexicons() -> PathBuf {
+    let dir = std::env::var_os("ATPROTO_LEXICONS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| vectors().join("../lexicons"));
+    assert!(
+        dir.is_dir(),
+        "upstream lexicons not found at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// How many `*.json` files there are under `dir`, recursively.
+fn count_json(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("directory")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            if p.is_dir() {
+                count_json(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|e| e == "json"))
+            }
+        })
+        .sum()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh temporary directory for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atp-cli-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn lexicon_check_upstream_is_clean() {
+    let dir = lexicons();
+    let n = count_json(&dir);
+    assert!(n > 300, "expected the full upstream set, found {n}");
+    let out = atp(&["lexicon", "check", dir.to_str().expect("path")], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), format!("{n} documents, 0 invalid\n"));
+}
+
+/// Several bad documents at once: each is listed with its own reason, and
+/// unresolved references are blamed on the document that holds them.
+#[test]
+fn lexicon_check_lists_each_invalid_document() {
+    let dir = temp_dir("lexicon-check");
+    let write = |rel: &str, text: &str| {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, text).expect("write");
+    };
+    // Valid: a record type in a subdirectory using a def from another file.
+    write(
+        "good/defs.json",
+        r#"{"lexicon": 1, "id": "com.example.good.defs", "defs": {
+            "thing": {"type": "object", "properties": {"n": {"type": "integer"}}}}}"#,
+    );
+    write(
+        "good/nested/post.json",
+        r#"{"lexicon": 1, "id": "com.example.good.post", "defs": {"main": {
+            "type": "record", "key": "tid", "record": {"type": "object",
+            "properties": {"thing": {"type": "ref", "ref": "com.example.good.defs#thing"}}}}}}"#,
+    );
+    write("notes.txt", "not a lexicon, and not *.json: skipped");
+    // Invalid on their own.
+    write(
+        "bad-nsid.json",
+        r#"{"lexicon": 1, "id": "com..example", "defs": {"x": {"type": "integer"}}}"#,
+    );
+    write(
+        "not-main.json",
+        r#"{"lexicon": 1, "id": "com.example.notmain", "defs": {"post": {
+            "type": "record", "key": "tid", "record": {"type": "object", "properties": {}}}}}"#,
+    );
+    write(
+        "malformed.json",
+        r#"{"lexicon": 1, "id": "com.example.broken", "#,
+    );
+    write(
+        "zz-duplicate.json",
+        r#"{"lexicon": 1, "id": "com.example.good.defs", "defs": {"y": {"type": "string"}}}"#,
+    );
+    // Fine on their own; invalid in the catalog (the second only because
+    // the first is).
+    write(
+        "dangling.json",
+        r#"{"lexicon": 1, "id": "com.example.dangling", "defs": {"main": {
+            "type": "object", "properties": {"x": {"type": "ref", "ref": "com.example.nowhere#thing"}}}}}"#,
+    );
+    write(
+        "uses-broken.json",
+        r#"{"lexicon": 1, "id": "com.example.usesbroken", "defs": {"main": {
+            "type": "array", "items": {"type": "ref", "ref": "com.example.dangling"}}}}"#,
+    );
+
+    let out = atp(&["lexicon", "check", dir.to_str().expect("path")], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let expected = [
+        ("bad-nsid.json", "`id` is not a valid NSID"),
+        (
+            "dangling.json",
+            "com.example.dangling/defs/main/properties/x/ref: reference \"com.example.nowhere#thing\" does not resolve",
+        ),
+        ("malformed.json", "invalid JSON"),
+        ("not-main.json", "primary def \"post\" must be named `main`"),
+        (
+            "uses-broken.json",
+            "reference \"com.example.dangling\" does not resolve (com.example.dangling is in",
+        ),
+        (
+            "zz-duplicate.json",
+            "two documents with id \"com.example.good.defs\"",
+        ),
+    ];
+    assert_eq!(lines.len(), expected.len() + 1, "{text}");
+    for (line, (file, reason)) in lines.iter().zip(expected) {
+        let prefix = format!("{}: ", dir.join(file).display());
+        assert!(line.starts_with(&prefix), "{line:?} is not about {file}");
+        assert!(line.contains(reason), "{line:?} lacks {reason:?}");
+    }
+    assert_eq!(lines[expected.len()], "8 documents, 6 invalid");
+
+    // The two valid documents validate records together.
+    let out = atp(
+        &[
+            "lexicon",
+            "validate",
+            "--schemas",
+            dir.to_str().expect("path"),
+            "--nsid",
+            "com.example.good.post",
+        ],
+        br#"{"$type": "com.example.good.post", "thing": {"n": "one"}}"#,
+    );
+    assert_eq!(
+        stdout(&out),
+        "invalid: /thing/n: expected integer, found string\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("warning: left out of the catalog: "),
+        "{}",
+        stderr(&out)
+    );
+    // A record type whose document is invalid is a setup error.
+    let out = atp(
+        &[
+            "lexicon",
+            "validate",
+            "--schemas",
+            dir.to_str().expect("path"),
+            "--nsid",
+            "com.example.notmain",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("not-main.json"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Every `record-data-*` case against the interop catalog, fed on stdin.
+#[test]
+fn lexicon_validate_matches_record_data_vectors() {
+    let catalog = vectors().join("lexicon/catalog");
+    let catalog = catalog.to_str().expect("path");
+    let mut total = 0;
+    for (file, want_valid) in [
+        ("record-data-valid.json", true),
+        ("record-data-invalid.json", false),
+    ] {
+        let text = std::fs::read_to_string(vectors().join("lexicon").join(file)).expect("vectors");
+        let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        for case in cases.as_array().expect("array") {
+            let data = serde_json::to_vec(&case["data"]).expect("JSON");
+            let rkey = case["rkey"].as_str().expect("rkey");
+            // Standard input both ways: no FILE, and FILE `-`; with and without the key.
+            let runs: [&[&str]; 2] = [&[], &["--rkey", rkey, "-"]];
+            for extra in runs {
+                let mut args = vec![
+                    "lexicon",
+                    "validate",
+                    "--schemas",
+                    catalog,
+                    "--nsid",
+                    "example.lexicon.record",
+                ];
+                args.extend_from_slice(extra);
+                let out = atp(&args, &data);
+                let verdict = stdout(&out);
+                if want_valid {
+                    assert_eq!(verdict, "valid\n", "{}", case["name"]);
+                    assert_eq!(out.status.code(), Some(0));
+                } else {
+                    assert!(
+                        verdict.starts_with("invalid: ") && verdict.lines().count() == 1,
+                        "{} gave {verdict:?}",
+                        case["name"]
+                    );
+                    assert_eq!(out.status.code(), Some(1), "{}", case["name"]);
+                }
+            }
+            total += 1;
+        }
+    }
+    assert_eq!(total, 53);
+}
+
+#[test]
+fn lexicon_validate_upstream_post() {
+    let dir = lexicons();
+    let schemas = dir.to_str().expect("path");
+    let args = [
+        "lexicon",
+        "validate",
+        "--schemas",
+        schemas,
+        "--nsid",
+        "app.bsky.feed.post",
+    ];
+    let post = |text: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "$type": "app.bsky.feed.post",
+            "text": text,
+            "createdAt": "2024-05-01T12:00:00Z",
+        }))
+        .expect("JSON")
+    };
+    let out = atp(&args, &post("hello 🦀"));
+    assert_eq!(stdout(&out), "valid\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+
+    let out = atp(&args, &post(&"🦀".repeat(301)));
+    assert_eq!(
+        stdout(&out),
+        "invalid: /text: string too long (301 > 300 graphemes)\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    // From a FILE, with a record key the type does not allow.
+    let tmp = temp_dir("lexicon-validate");
+    let file = tmp.join("post.json");
+    std::fs::write(&file, post("hi")).expect("write");
+    let mut with_file = args.to_vec();
+    with_file.extend(["--rkey", "self", file.to_str().expect("path")]);
+    let out = atp(&with_file, b"");
+    assert!(
+        stdout(&out).starts_with("invalid: invalid record key: "),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    with_file.retain(|a| *a != "--rkey" && *a != "self");
+    let out = atp(&with_file, b"");
+    assert_eq!(stdout(&out), "valid\n");
+
+    // Not JSON, or not a record of this type.
+    let out = atp(&args, b"{\"text\": ");
+    assert!(
+        stdout(&out).starts_with("invalid: /: invalid JSON"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = atp(&args, br#"{"$type": "app.bsky.feed.like"}"#);
+    assert_eq!(
+        stdout(&out),
+        "invalid: /$type: record `$type` is \"app.bsky.feed.like\", expected \"app.bsky.feed.post\"\n"
+    );
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// Setup errors exit 2 with a message on stderr and nothing on stdout.
+#[test]
+fn lexicon_setup_errors_exit_2() {
+    let dir = lexicons();
+    let schemas = dir.to_str().expect("path");
+    let missing = dir.join("no-such-dir");
+    let missing = missing.to_str().expect("path");
+    for (args, message) in [
+        (
+            vec![
+                "validate",
+                "--schemas",
+                schemas,
+                "--nsid",
+                "com.example.unknown",
+            ],
+            "no lexicon def named \"com.example.unknown\"",
+        ),
+        (
+            vec![
+                "validate",
+                "--schemas",
+                schemas,
+                "--nsid",
+                "app.bsky.feed.getTimeline",
+            ],
+            "is a `query`, not a `record`",
+        ),
+        (
+            vec![
+                "validate",
+                "--schemas",
+                missing,
+                "--nsid",
+                "app.bsky.feed.post",
+            ],
+            "cannot read directory",
+        ),
+        (
+            vec![
+                "validate",
+                "--schemas",
+                schemas,
+                "--nsid",
+                "app.bsky.feed.post",
+                missing,
+            ],
+            "cannot read",
+        ),
+        (vec!["check", missing], "cannot read directory"),
+    ] {
+        let mut full = vec!["lexicon"];
+        full.extend(&args);
+        // No input: atp exits before reading it, and a write would race with that.
+        let out = atp(&full, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: ") && err.contains(message),
+            "{args:?}: {err}"
+        );
+    }
+}
