@@ -416,7 +416,7 @@ fn malformed_cars_are_rejected() {
 fn mst_node_at_the_wrong_depth_is_rejected() {
     // Two keys of height 0 placed in a root whose child is also layer 0:
     // hand-build a root at layer 1 pointing to a layer-1 key's node.
-    let leaf = atproto_core::data::dag_cbor_cid(b"\xa1\x64$type\x61x");
+    let leaf = atproto_core::data::dag_cbor_cid(b"\xa1\x65$type\x61x");
     let k0: Vec<String> = (0..400)
         .map(|i| format!("app.bsky.feed.post/k{i}"))
         .collect();
@@ -453,7 +453,7 @@ fn mst_node_at_the_wrong_depth_is_rejected() {
     w.write_block(&ccid, &cblock).unwrap();
     w.write_block(&root.cid(), &root.encode()).unwrap();
     w.write_block(&child.cid(), &child.encode()).unwrap();
-    w.write_block(&leaf, b"\xa1\x64$type\x61x").unwrap();
+    w.write_block(&leaf, b"\xa1\x65$type\x61x").unwrap();
     let err = verify_car(Bytes::from(w.finish()), None, None).unwrap_err();
     assert!(
         matches!(err, RepoError::Mst(MstError::Structure { .. })),
