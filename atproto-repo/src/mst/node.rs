@@ -247,17 +247,25 @@ impl NodeRefs {
             self.keys.extend_from_slice(suffix);
             let (prev, key) = self.keys[prev_start..].split_at(prev_len);
             if i > 0 {
-                if key <= prev {
-                    return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
-                }
-                // `key` is `prev[..p] ‖ suffix` and sorts after `prev`: the
-                // shared prefix is exactly `p` unless the suffix starts
-                // with `prev[p]`.
-                if prev.get(p).is_some_and(|b| suffix.first() == Some(b)) {
-                    return Err(r.error_at(
-                        p_at,
-                        "prefix length `p` is not the full prefix shared with the previous key",
-                    ));
+                // `key` is `prev[..p] ‖ suffix`, so one byte decides the
+                // order: it sorts after `prev` exactly when the suffix is
+                // not empty and, unless `prev` ends at `p`, its first byte
+                // is above `prev[p]` (if equal, `p` is not the full shared
+                // prefix).
+                match (prev.get(p), suffix.first()) {
+                    (_, None) => {
+                        return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
+                    }
+                    (Some(b), Some(s)) if s < b => {
+                        return Err(r.error_at(k_at, "entry keys are not strictly ascending"));
+                    }
+                    (Some(b), Some(s)) if s == b => {
+                        return Err(r.error_at(
+                            p_at,
+                            "prefix length `p` is not the full prefix shared with the previous key",
+                        ));
+                    }
+                    _ => debug_assert!(key > prev),
                 }
             }
             // As `validate_key`, scanning only the suffix: the previous key
