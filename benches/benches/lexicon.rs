@@ -30,7 +30,7 @@ use std::time::Duration;
 use atproto_core::data::{BlobRef, Value, dag_cbor_cid, json, raw_cid};
 use atproto_lexicon::{Catalog, RecordValidator};
 use atproto_repo::workload::{record, tid};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 const POST: &str = "app.bsky.feed.post";
 /// Posts per timed iteration.
@@ -525,6 +525,9 @@ fn validation(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lexicon app.bsky.feed.post");
     g.throughput(Throughput::Elements(N as u64));
+    // Each iteration takes a fraction of a second: ten samples of a few
+    // iterations each, rather than criterion's growing sample sizes.
+    g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("validate 100k posts (Value)", |b| {
