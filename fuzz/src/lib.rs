@@ -4,7 +4,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use atproto_core::Cid;
+use atproto_core::Value;
 use atproto_core::data::{cbor, json};
+use atproto_lexicon::{Catalog, EndpointKind, LexiconDoc, RecordValidator};
 use atproto_repo::MemoryBlockStore;
 use atproto_repo::car::{CarReader, CarWriter};
 use atproto_repo::commit::Commit;
@@ -12,6 +14,7 @@ use atproto_repo::mst::NodeData;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
 use atproto_repo::sync::{Op, verify_commit_proof};
 use atproto_repo::workload::{Workload, bench_did, bench_keypair};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// A syntax type must never panic, and whatever it accepts must print back
@@ -188,5 +191,201 @@ pub fn commit_proof(data: &[u8]) {
             result.is_ok(),
             "the unmodified commit must verify: {result:?}"
         );
+    }
+}
+
+/// Whatever the value, every way into a compiled validator must return a
+/// verdict: validation, defaults, record keys, endpoint parameters, bodies
+/// and messages. Validation errors must print. A value that fails
+/// validation must come out of `validate_and_apply_defaults` unchanged.
+fn exercise_def(catalog: &Catalog, name: &str, data: &Value) {
+    if let Ok(record) = catalog.record(name) {
+        let verdict = record.validate(data).map_err(|e| e.to_string());
+        let _ = record.check_rkey("self").map_err(|e| e.to_string());
+        let _ = record.validate_with_rkey(data, "3l7vx2wnd3c2p");
+        let mut copy = data.clone();
+        if record.validate_and_apply_defaults(&mut copy).is_err() {
+            assert_eq!(&copy, data, "failed validation changed the record");
+        } else {
+            assert!(verdict.is_ok(), "defaults applied to an invalid record");
+        }
+    }
+    if let Ok(def) = catalog.def(name) {
+        let _ = (def.name(), def.type_name());
+        let _ = def.validate(data).map_err(|e| e.to_string());
+        let mut copy = data.clone();
+        if def.validate_and_apply_defaults(&mut copy).is_err() {
+            assert_eq!(&copy, data, "failed validation changed the value");
+        }
+    }
+    let endpoint = match catalog.endpoint_kind(name) {
+        Some(EndpointKind::Query) => catalog.query(name),
+        Some(EndpointKind::Procedure) => catalog.procedure(name),
+        Some(EndpointKind::Subscription) => catalog.subscription(name),
+        _ => return,
+    }
+    .expect("the catalog named this endpoint's kind");
+    // URL parameters: the data's string members (and strings in its
+    // arrays, as repeated names).
+    let mut pairs = Vec::new();
+    if let Value::Map(m) = data {
+        for (k, v) in m {
+            match v {
+                Value::String(s) => pairs.push((k.as_str(), s.as_str())),
+                Value::Array(items) => pairs.extend(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| (k.as_str(), s)),
+                ),
+                _ => {}
+            }
+        }
+    }
+    let _ = endpoint.validate_params(&pairs).map_err(|e| e.to_string());
+    let _ = endpoint.validate_params_value(data);
+    let _ = (endpoint.input_encoding(), endpoint.output_encoding());
+    let _ = endpoint.validate_input(data).map_err(|e| e.to_string());
+    let _ = endpoint.validate_output(data);
+    let mut copy = data.clone();
+    if endpoint
+        .validate_and_apply_input_defaults(&mut copy)
+        .is_err()
+    {
+        assert_eq!(&copy, data, "failed validation changed the input");
+    }
+    let _ = endpoint.validate_message(data);
+    let ty = data.get("$type").and_then(Value::as_str).unwrap_or("#main");
+    let _ = endpoint.validate_message_as(ty, data);
+}
+
+/// Arbitrary bytes as a Lexicon document: parsing, the document rules,
+/// compiling a one-document catalog and validating with every def of it must
+/// never panic. The data validated comes from the input too: its top-level
+/// `"data"` member if it has one (documents may carry unknown fields), else
+/// the document itself read as ATProto JSON.
+pub fn lexicon_schema(input: &[u8]) {
+    let doc = match LexiconDoc::from_slice(input) {
+        Ok(doc) => doc,
+        Err(e) => return drop(e.to_string()),
+    };
+    let _ = doc
+        .main()
+        .map(|m| (m.type_name(), m.is_primary(), m.description()));
+    let id = doc.id.as_str().to_owned();
+    let names: Vec<String> = doc
+        .defs
+        .keys()
+        .map(|d| match d.as_str() {
+            "main" => id.clone(),
+            _ => format!("{id}#{d}"),
+        })
+        .collect();
+    let mut builder = Catalog::builder();
+    if let Err(e) = builder.add_doc(doc) {
+        return drop(e.to_string());
+    }
+    let catalog = match builder.build() {
+        Ok(catalog) => catalog,
+        Err(e) => return drop(e.to_string()),
+    };
+    assert!(
+        catalog.doc(&id).is_some(),
+        "a built catalog lost its document"
+    );
+    let _ = (catalog.def_count(), catalog.node_count());
+    let data = match json::from_slice(input) {
+        Ok(Value::Map(mut m)) => m.remove("data").unwrap_or(Value::Map(m)),
+        Ok(v) => v,
+        Err(_) => Value::Null,
+    };
+    for name in &names {
+        exercise_def(&catalog, name, &data);
+    }
+    let _ = catalog.validate_record(&data).map_err(|e| e.to_string());
+}
+
+const POST: &str = "app.bsky.feed.post";
+
+/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
+/// the interop vectors when `ATPROTO_INTEROP_TESTS` is set (both live in
+/// `shared/`); else `../shared/lexicons` beside the workspace root. The
+/// documents are read in place at startup, never copied into the repo.
+fn lexicons_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("ATPROTO_LEXICONS") {
+        PathBuf::from(d)
+    } else if let Some(d) = std::env::var_os("ATPROTO_INTEROP_TESTS") {
+        PathBuf::from(d).join("../lexicons")
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/lexicons")
+    }
+}
+
+/// Every upstream lexicon in one catalog, built once. Called from the
+/// target's `init`, so a missing folder stops the run before the first input
+/// instead of showing up as a finding.
+pub fn upstream_catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let dir = lexicons_dir();
+        assert!(
+            dir.is_dir(),
+            "upstream lexicons not found at {} (set ATPROTO_LEXICONS)",
+            dir.display()
+        );
+        let catalog = Catalog::from_dir(&dir)
+            .unwrap_or_else(|e| panic!("upstream lexicons at {}: {e}", dir.display()));
+        catalog
+            .record(POST)
+            .unwrap_or_else(|e| panic!("upstream lexicons at {}: {e}", dir.display()));
+        catalog
+    })
+}
+
+/// One decoded value through the `app.bsky.feed.post` validator and, by its
+/// `$type`, through whichever upstream record type it claims to be.
+fn validate_post_value(catalog: &Catalog, post: RecordValidator<'_>, value: &Value) {
+    let verdict = post.validate(value).map_err(|e| e.to_string());
+    let _ = post.validate_with_rkey(value, "3l7vx2wnd3c2p");
+    let mut copy = value.clone();
+    if post.validate_and_apply_defaults(&mut copy).is_err() {
+        assert_eq!(&copy, value, "failed validation changed the record");
+    } else {
+        assert!(verdict.is_ok(), "defaults applied to an invalid record");
+    }
+    let by_type = catalog.validate_record(value).map_err(|e| e.to_string());
+    if value.get("$type").and_then(Value::as_str) == Some(POST) {
+        assert_eq!(
+            by_type.is_ok(),
+            verdict.is_ok(),
+            "the catalog and the post validator disagree: {by_type:?} / {verdict:?}"
+        );
+    }
+}
+
+/// Arbitrary bytes as an `app.bsky.feed.post` record, both as ATProto JSON
+/// (through `validate_json`) and as DAG-CBOR: validation must never panic,
+/// and `validate_json` must agree with parsing then validating.
+pub fn lexicon_validate(input: &[u8]) {
+    let catalog = upstream_catalog();
+    let post = catalog
+        .record(POST)
+        .expect("checked when the catalog was built");
+    if let Ok(text) = std::str::from_utf8(input) {
+        let direct = post.validate_json(text).map_err(|e| e.to_string());
+        match json::record_from_str(text) {
+            Ok(value) => {
+                assert_eq!(
+                    direct.is_ok(),
+                    post.validate(&value).is_ok(),
+                    "validate_json disagrees with parse then validate"
+                );
+                validate_post_value(catalog, post, &value);
+            }
+            Err(_) => assert!(direct.is_err(), "validate_json accepted unparsable JSON"),
+        }
+    }
+    if let Ok(value) = cbor::decode(input) {
+        validate_post_value(catalog, post, &value);
     }
 }
