@@ -73,6 +73,8 @@ pub(crate) struct IntegerRules {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ObjectNode {
+    /// Sorted by name in byte order, as data maps are: validation pairs the
+    /// two in one merged pass.
     pub(crate) props: Box<[Prop]>,
 }
 

@@ -204,6 +204,9 @@ fn blob(
 /// Checks an object's fields: every present declared field first, then the
 /// required ones that are absent. A value that breaks its schema is thus
 /// reported before a missing field elsewhere in the same object.
+///
+/// The declared properties and the data's keys are both sorted (the same
+/// byte order), so one merged pass pairs them: no lookup per property.
 pub(crate) fn object(
     c: &Compiled,
     o: &ObjectNode,
@@ -213,18 +216,37 @@ pub(crate) fn object(
     if depth >= MAX_VALIDATION_DEPTH {
         return Err(fail(K::TooDeep));
     }
+    let mut missing = None;
+    let mut data = m.iter().peekable();
     for p in o.props.iter() {
-        match m.get(&*p.name) {
-            None => {}
+        let name: &str = &p.name;
+        let mut found = None;
+        while let Some((k, v)) = data.peek() {
+            match k.as_str().cmp(name) {
+                core::cmp::Ordering::Less => {
+                    data.next();
+                }
+                core::cmp::Ordering::Equal => {
+                    found = Some(*v);
+                    data.next();
+                    break;
+                }
+                core::cmp::Ordering::Greater => break,
+            }
+        }
+        match found {
+            None => {
+                if p.required && missing.is_none() && !defaults::has_default(c, p.node) {
+                    missing = Some(name);
+                }
+            }
             Some(Value::Null) if p.nullable => {}
-            Some(Value::Null) => return Err(fail(K::NullNotAllowed).within(&p.name)),
-            Some(x) => check(c, p.node, x, depth + 1).map_err(|e| e.within(&p.name))?,
+            Some(Value::Null) => return Err(fail(K::NullNotAllowed).within(name)),
+            Some(x) => check(c, p.node, x, depth + 1).map_err(|e| e.within(name))?,
         }
     }
-    for p in o.props.iter() {
-        if p.required && !m.contains_key(&*p.name) && !defaults::has_default(c, p.node) {
-            return Err(fail(K::MissingRequired).within(&p.name));
-        }
+    match missing {
+        Some(name) => Err(fail(K::MissingRequired).within(name)),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -97,6 +97,12 @@ impl StringRules {
 }
 
 fn graphemes(s: &str) -> u64 {
+    if s.is_ascii() {
+        // In ASCII every character is its own extended grapheme cluster
+        // but for CR LF, which is one (UAX #29, GB3).
+        let crlf = s.as_bytes().windows(2).filter(|w| w == b"\r\n").count();
+        return (s.len() - crlf) as u64;
+    }
     s.graphemes(true).count() as u64
 }
 
@@ -142,5 +148,27 @@ where
     match s.parse::<T>() {
         Err(e) => e.to_string(),
         Ok(_) => "invalid".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::graphemes;
+    use proptest::prelude::*;
+    use unicode_segmentation::UnicodeSegmentation;
+
+    proptest! {
+        /// The ASCII shortcut counts what UAX #29 segmentation counts.
+        #[test]
+        fn ascii_count_matches_segmentation(s in "[\\x00-\\x7f]{0,64}") {
+            prop_assert_eq!(graphemes(&s), s.graphemes(true).count() as u64);
+        }
+    }
+
+    #[test]
+    fn crlf_is_one_grapheme() {
+        assert_eq!(graphemes("a\r\nb"), 3);
+        assert_eq!(graphemes("\r\r\n\n"), 3);
+        assert_eq!(graphemes("\u{1F408}\u{200D}\u{2B1B}"), 1);
     }
 }
