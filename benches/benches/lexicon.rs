@@ -24,7 +24,6 @@
 //! Run with `cargo bench --manifest-path benches/Cargo.toml --bench lexicon`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use atproto_core::data::{BlobRef, Value, dag_cbor_cid, json, raw_cid};
@@ -32,29 +31,15 @@ use atproto_lexicon::{Catalog, RecordValidator};
 use atproto_repo::workload::{record, tid};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
+#[path = "../../atproto-core/tests/it/interop.rs"]
+mod interop;
+
 const POST: &str = "app.bsky.feed.post";
 /// Posts per timed iteration.
 const N: usize = 100_000;
 /// Graphemes a post text may hold (`maxGraphemes` of `app.bsky.feed.post`).
 /// Texts are kept to this many chars, which bounds graphemes too.
 const MAX_CHARS: usize = 300;
-
-/// The upstream lexicon folder, located as the atproto-lexicon tests do.
-fn lexicons_dir() -> PathBuf {
-    let dir = if let Some(d) = std::env::var_os("ATPROTO_LEXICONS") {
-        PathBuf::from(d)
-    } else if let Some(d) = std::env::var_os("ATPROTO_INTEROP_TESTS") {
-        PathBuf::from(d).join("../lexicons")
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/lexicons")
-    };
-    assert!(
-        dir.is_dir(),
-        "upstream lexicons not found at {} (set ATPROTO_LEXICONS)",
-        dir.display()
-    );
-    dir
-}
 
 /// splitmix64: a small deterministic generator, one per post.
 struct Rng(u64);
@@ -511,7 +496,7 @@ fn posts(validator: RecordValidator<'_>) -> (Vec<Value>, Vec<String>) {
 }
 
 fn validation(c: &mut Criterion) {
-    let catalog = Catalog::from_dir(lexicons_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let catalog = Catalog::from_dir(interop::lexicons_dir()).unwrap_or_else(|e| panic!("{e}"));
     let validator = catalog
         .record(POST)
         .expect("app.bsky.feed.post in the catalog");
@@ -556,7 +541,7 @@ fn validation(c: &mut Criterion) {
 }
 
 fn catalog_build(c: &mut Criterion) {
-    let dir = lexicons_dir();
+    let dir = interop::lexicons_dir();
     let mut files = Vec::new();
     collect(&dir, &mut files);
     files.sort();
@@ -586,7 +571,7 @@ fn catalog_build(c: &mut Criterion) {
 }
 
 /// Every `*.json` file under `dir`, as `Catalog::from_dir` reads them.
-fn collect(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("readable lexicons folder") {
         let path = entry.expect("readable entry").path();
         if path.is_dir() {

@@ -1,5 +1,8 @@
 //! Shared checks for the fuzz targets: each target is one call into here.
 
+#[path = "../../atproto-core/tests/it/interop.rs"]
+mod interop;
+
 use std::fmt::Display;
 use std::str::FromStr;
 
@@ -14,7 +17,6 @@ use atproto_repo::mst::NodeData;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
 use atproto_repo::sync::{Op, verify_commit_proof};
 use atproto_repo::workload::{Workload, bench_did, bench_keypair};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// A syntax type must never panic, and whatever it accepts must print back
@@ -307,32 +309,14 @@ pub fn lexicon_schema(input: &[u8]) {
 
 const POST: &str = "app.bsky.feed.post";
 
-/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
-/// the interop vectors when `ATPROTO_INTEROP_TESTS` is set (both live in
-/// `shared/`); else `../shared/lexicons` beside the workspace root. The
-/// documents are read in place at startup, never copied into the repo.
-fn lexicons_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ATPROTO_LEXICONS") {
-        PathBuf::from(d)
-    } else if let Some(d) = std::env::var_os("ATPROTO_INTEROP_TESTS") {
-        PathBuf::from(d).join("../lexicons")
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/lexicons")
-    }
-}
-
 /// Every upstream lexicon in one catalog, built once. Called from the
 /// target's `init`, so a missing folder stops the run before the first input
 /// instead of showing up as a finding.
 pub fn upstream_catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let dir = lexicons_dir();
-        assert!(
-            dir.is_dir(),
-            "upstream lexicons not found at {} (set ATPROTO_LEXICONS)",
-            dir.display()
-        );
+        // Read in place at startup, never copied into the repo.
+        let dir = interop::lexicons_dir();
         let catalog = Catalog::from_dir(&dir)
             .unwrap_or_else(|e| panic!("upstream lexicons at {}: {e}", dir.display()));
         catalog

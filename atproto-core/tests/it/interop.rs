@@ -1,6 +1,8 @@
-//! Locates the shared ATProto interop vectors and reads them in place.
+//! Locates the shared ATProto interop vectors and upstream lexicons and
+//! reads them in place. Included by path from every crate's tests and from
+//! the benches and fuzz targets.
 //!
-//! The folder comes from `ATPROTO_INTEROP_TESTS`, defaulting to
+//! The vectors come from `ATPROTO_INTEROP_TESTS`, defaulting to
 //! `../shared/interop-tests` beside the workspace root. A missing folder or
 //! file is a test failure, never a silent skip.
 
@@ -18,6 +20,26 @@ pub fn dir() -> PathBuf {
     assert!(
         dir.is_dir(),
         "interop vectors not found at {} (set ATPROTO_INTEROP_TESTS)",
+        dir.display()
+    );
+    dir
+}
+
+/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
+/// the interop vectors when `ATPROTO_INTEROP_TESTS` is set (both live in
+/// `shared/`); else `../shared/lexicons` beside the workspace root.
+pub fn lexicons_dir() -> PathBuf {
+    let dir = match (
+        std::env::var_os("ATPROTO_LEXICONS"),
+        std::env::var_os("ATPROTO_INTEROP_TESTS"),
+    ) {
+        (Some(d), _) => PathBuf::from(d),
+        (None, Some(d)) => PathBuf::from(d).join("../lexicons"),
+        (None, None) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/lexicons"),
+    };
+    assert!(
+        dir.is_dir(),
+        "upstream lexicons not found at {} (set ATPROTO_LEXICONS)",
         dir.display()
     );
     dir

@@ -302,7 +302,7 @@ fn lookups_check_the_kind() {
 #[test]
 fn subscription_messages() {
     let mut b = Catalog::builder();
-    b.add_dir(crate::lexicons_dir()).unwrap();
+    b.add_dir(crate::interop::lexicons_dir()).unwrap();
     b.add_str(&crate::interop::read("lexicon/catalog/subscription.json"))
         .unwrap();
     let c = b.build().unwrap();

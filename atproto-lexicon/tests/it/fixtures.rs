@@ -44,7 +44,7 @@ fn catalog_documents_resolve_with_upstream() {
     // procedure.json refers to app.bsky.actor.defs#preferences, so it
     // resolves only beside the upstream lexicons.
     let mut b = Catalog::builder();
-    b.add_dir(crate::lexicons_dir()).unwrap();
+    b.add_dir(crate::interop::lexicons_dir()).unwrap();
     for f in CATALOG_FILES {
         b.add_str(&interop::read(&format!("lexicon/catalog/{f}")))
             .unwrap();

@@ -74,6 +74,28 @@ proptest! {
     }
 }
 
+/// Every Lexicon type name.
+const TYPES: &[&str] = &[
+    "boolean",
+    "integer",
+    "string",
+    "bytes",
+    "cid-link",
+    "blob",
+    "array",
+    "object",
+    "params",
+    "token",
+    "ref",
+    "union",
+    "unknown",
+    "record",
+    "query",
+    "procedure",
+    "subscription",
+    "permission-set",
+];
+
 /// JSON shaped like a schema: Lexicon keywords as keys and type names,
 /// numbers, strings and refs as values, nested a few levels.
 fn schema_json() -> impl Strategy<Value = serde_json::Value> {
@@ -83,60 +105,29 @@ fn schema_json() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(J::Bool),
         any::<i64>().prop_map(J::from),
         (-1.0e3f64..1.0e3).prop_map(J::from),
-        prop::sample::select(vec![
-            "boolean",
-            "integer",
-            "string",
-            "bytes",
-            "cid-link",
-            "blob",
-            "array",
-            "object",
-            "params",
-            "token",
-            "ref",
-            "union",
-            "unknown",
-            "record",
-            "query",
-            "procedure",
-            "subscription",
-            "permission-set",
-            "permission",
-            "tid",
-            "any",
-            "literal:self",
-            "#main",
-            "#other",
-            "com.example.fuzz",
-            "com.example.fuzz#other",
-            "image/*",
-            "did",
-            "application/json",
-            "",
-        ])
+        prop::sample::select(
+            TYPES
+                .iter()
+                .copied()
+                .chain([
+                    "permission",
+                    "tid",
+                    "any",
+                    "literal:self",
+                    "#main",
+                    "#other",
+                    "com.example.fuzz",
+                    "com.example.fuzz#other",
+                    "image/*",
+                    "did",
+                    "application/json",
+                    "",
+                ])
+                .collect::<Vec<_>>(),
+        )
         .prop_map(J::from),
     ];
-    let types = prop::sample::select(vec![
-        "boolean",
-        "integer",
-        "string",
-        "bytes",
-        "cid-link",
-        "blob",
-        "array",
-        "object",
-        "params",
-        "token",
-        "ref",
-        "union",
-        "unknown",
-        "record",
-        "query",
-        "procedure",
-        "subscription",
-        "permission-set",
-    ]);
+    let types = prop::sample::select(TYPES);
     leaf.prop_recursive(6, 96, 8, move |inner| {
         let keys = prop::sample::select(vec![
             "ref",

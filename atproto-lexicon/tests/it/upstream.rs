@@ -17,7 +17,7 @@ fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn every_upstream_document_checks() {
     let mut files = Vec::new();
-    json_files(&crate::lexicons_dir(), &mut files);
+    json_files(&crate::interop::lexicons_dir(), &mut files);
     assert!(
         files.len() >= 400,
         "only {} lexicon files found",
