@@ -230,19 +230,13 @@ fn check_record(v: Value) -> Result<Value, JsonError> {
 }
 
 fn convert(v: &Json, depth: usize, limits: &Limits) -> Result<Value, JsonError> {
-    use JsonErrorKind as K;
     Ok(match v {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => Value::Integer(number(n)?),
         Json::String(s) => Value::String(s.clone()),
         Json::Array(a) => {
-            if depth >= limits.max_depth {
-                return Err(JsonError::new(K::TooDeep));
-            }
-            if a.len() > limits.max_container_len {
-                return Err(JsonError::new(K::TooManyElements));
-            }
+            check_container(depth, a.len(), limits)?;
             let mut out = Vec::with_capacity(a.len());
             for (i, x) in a.iter().enumerate() {
                 out.push(convert(x, depth + 1, limits).map_err(|e| e.within(&i.to_string()))?);
@@ -250,73 +244,162 @@ fn convert(v: &Json, depth: usize, limits: &Limits) -> Result<Value, JsonError> 
             Value::Array(out)
         }
         Json::Object(o) => {
-            if let Some(link) = o.get("$link") {
-                if o.len() != 1 {
-                    return Err(JsonError::new(K::LinkWithExtraKeys));
-                }
-                return match link.as_str().map(Cid::try_from) {
-                    Some(Ok(c)) if c.version() == Version::V1 => Ok(Value::Link(c)),
-                    _ => Err(JsonError::new(K::InvalidLink)),
-                };
-            }
-            if let Some(b) = o.get("$bytes") {
-                if o.len() != 1 {
-                    return Err(JsonError::new(K::BytesWithExtraKeys));
-                }
-                return match b.as_str().map(|s| LENIENT_BASE64.decode(s)) {
-                    Some(Ok(bytes)) => Ok(Value::Bytes(Bytes::from(bytes))),
-                    _ => Err(JsonError::new(K::InvalidBytes)),
-                };
-            }
-            if depth >= limits.max_depth {
-                return Err(JsonError::new(K::TooDeep));
-            }
-            if o.len() > limits.max_container_len {
-                return Err(JsonError::new(K::TooManyElements));
-            }
+            // Members are converted only while they can decide the outcome:
+            // not in an object the container rules reject anyway, not after
+            // the first failing member (in key order). The others are kept
+            // shallow, for the `$link` / `$bytes` rules.
+            let mut skim = depth >= limits.max_depth || o.len() > limits.max_container_len;
+            let mut failed = None;
             let mut map = BTreeMap::new();
             for (k, x) in o {
-                if k.len() > limits.max_key_len {
-                    return Err(JsonError::new(K::KeyTooLong).within(k));
-                }
-                let x = convert(x, depth + 1, limits).map_err(|e| e.within(k))?;
+                let x = if skim {
+                    shallow(x)
+                } else if k.len() > limits.max_key_len {
+                    failed = Some(JsonError::new(JsonErrorKind::KeyTooLong).within(k));
+                    skim = true;
+                    shallow(x)
+                } else {
+                    match convert(x, depth + 1, limits) {
+                        Ok(x) => x,
+                        Err(e) => {
+                            failed = Some(e.within(k));
+                            skim = true;
+                            Value::Null
+                        }
+                    }
+                };
                 map.insert(k.clone(), x);
             }
-            if let Some(t) = map.get("$type") {
-                if !matches!(t, Value::String(s) if !s.is_empty()) {
-                    return Err(JsonError::new(K::InvalidType).within("$type"));
-                }
-                match check_blob_map(&map) {
-                    Ok(Some(blob)) => return Ok(Value::Blob(blob)),
-                    Ok(None) => {}
-                    Err(why) => return Err(JsonError::new(K::InvalidBlob(why))),
-                }
-            }
-            Value::Map(map)
+            return finish_object(map, failed, depth, limits);
         }
     })
+}
+
+/// A member of an object whose members are not converted: its string, if it
+/// is one (all the `$link` / `$bytes` rules look at), else a placeholder.
+fn shallow(v: &Json) -> Value {
+    match v {
+        Json::String(s) => Value::String(s.clone()),
+        _ => Value::Null,
+    }
+}
+
+/// The depth and size rules of an array or object at `depth` with `len`
+/// elements.
+fn check_container(depth: usize, len: usize, limits: &Limits) -> Result<(), JsonError> {
+    if depth >= limits.max_depth {
+        return Err(JsonError::new(JsonErrorKind::TooDeep));
+    }
+    if len > limits.max_container_len {
+        return Err(JsonError::new(JsonErrorKind::TooManyElements));
+    }
+    Ok(())
+}
+
+/// The rules of one JSON object once its members are known, shared by
+/// [`from_json_with`] and the direct parser and applied in this order:
+///
+/// 1. `$link` / `$bytes` objects ([`link_or_bytes`]), whatever their depth;
+/// 2. the depth and size rules ([`check_container`]);
+/// 3. `failed`, the error of the first failing member in key order;
+/// 4. `$type` and blobs ([`typed_map`]).
+///
+/// `map` holds every key of the object. A member that was not converted (it
+/// failed, or the object is past a limit) holds its string if it is one and
+/// a placeholder otherwise: only the `$link` / `$bytes` rules look at it, and
+/// they only ask whether it is a string.
+fn finish_object(
+    map: BTreeMap<String, Value>,
+    failed: Option<JsonError>,
+    depth: usize,
+    limits: &Limits,
+) -> Result<Value, JsonError> {
+    if let Some(special) = link_or_bytes(&map) {
+        return special;
+    }
+    check_container(depth, map.len(), limits)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    typed_map(map)
+}
+
+/// `{"$link": "<cid>"}` and `{"$bytes": "<base64>"}`: `None` if the object
+/// has neither key.
+fn link_or_bytes(map: &BTreeMap<String, Value>) -> Option<Result<Value, JsonError>> {
+    use JsonErrorKind as K;
+    if let Some(link) = map.get("$link") {
+        if map.len() != 1 {
+            return Some(Err(JsonError::new(K::LinkWithExtraKeys)));
+        }
+        return Some(match link.as_str().map(Cid::try_from) {
+            Some(Ok(c)) if c.version() == Version::V1 => Ok(Value::Link(c)),
+            _ => Err(JsonError::new(K::InvalidLink)),
+        });
+    }
+    if let Some(b) = map.get("$bytes") {
+        if map.len() != 1 {
+            return Some(Err(JsonError::new(K::BytesWithExtraKeys)));
+        }
+        return Some(match b.as_str().map(|s| LENIENT_BASE64.decode(s)) {
+            Some(Ok(bytes)) => Ok(Value::Bytes(Bytes::from(bytes))),
+            _ => Err(JsonError::new(K::InvalidBytes)),
+        });
+    }
+    None
+}
+
+/// A map with all members converted: `$type`, when present, must be a
+/// non-empty string, and `$type: "blob"` makes it a [`Value::Blob`] (or an
+/// error if malformed).
+fn typed_map(map: BTreeMap<String, Value>) -> Result<Value, JsonError> {
+    if let Some(t) = map.get("$type") {
+        if !matches!(t, Value::String(s) if !s.is_empty()) {
+            return Err(JsonError::new(JsonErrorKind::InvalidType).within("$type"));
+        }
+        match check_blob_map(&map) {
+            Ok(Some(blob)) => return Ok(Value::Blob(blob)),
+            Ok(None) => {}
+            Err(why) => return Err(JsonError::new(JsonErrorKind::InvalidBlob(why))),
+        }
+    }
+    Ok(Value::Map(map))
 }
 
 fn number(n: &serde_json::Number) -> Result<i64, JsonError> {
     if let Some(i) = n.as_i64() {
         return Ok(i);
     }
-    if n.is_u64() {
-        return Err(JsonError::new(JsonErrorKind::IntegerOutOfRange));
+    if let Some(u) = n.as_u64() {
+        return unsigned(u);
     }
-    // `f64::fract` is not in `core`: compare with the truncated value instead.
     match n.as_f64() {
-        Some(f) if (-MAX_SAFE_FLOAT..=MAX_SAFE_FLOAT).contains(&f) => {
-            let i = f as i64;
-            if i as f64 == f {
-                Ok(i)
-            } else {
-                Err(JsonError::new(JsonErrorKind::Float))
-            }
+        Some(f) => integral(f),
+        None => Err(JsonError::new(JsonErrorKind::Float)),
+    }
+}
+
+/// A JSON integer beyond `i64` (the parser hands those over as `u64`).
+fn unsigned(u: u64) -> Result<i64, JsonError> {
+    i64::try_from(u).map_err(|_| JsonError::new(JsonErrorKind::IntegerOutOfRange))
+}
+
+/// A JSON number with a fraction or exponent: an integer only if integral
+/// and within ±2^53.
+fn integral(f: f64) -> Result<i64, JsonError> {
+    // `f64::fract` is not in `core`: compare with the truncated value instead.
+    if (-MAX_SAFE_FLOAT..=MAX_SAFE_FLOAT).contains(&f) {
+        let i = f as i64;
+        if i as f64 == f {
+            Ok(i)
+        } else {
+            Err(JsonError::new(JsonErrorKind::Float))
         }
+    } else if f.is_finite() {
         // Beyond 2^53 every float is integral but no longer exact.
-        Some(f) if f.is_finite() => Err(JsonError::new(JsonErrorKind::IntegerOutOfRange)),
-        _ => Err(JsonError::new(JsonErrorKind::Float)),
+        Err(JsonError::new(JsonErrorKind::IntegerOutOfRange))
+    } else {
+        Err(JsonError::new(JsonErrorKind::Float))
     }
 }
 
