@@ -11,7 +11,16 @@
 //! integer `123` (only within ±2^53, where floats are exact); any other float
 //! is rejected.
 //!
-//! Duplicate object keys are resolved by `serde_json` (the last one wins).
+//! Duplicate object keys: the text parsers ([`from_str`], [`from_slice`],
+//! [`from_slice_with`], [`record_from_str`]) reject an object that repeats a
+//! key ([`JsonErrorKind::DuplicateKey`]): the data model has no duplicate
+//! map keys. [`from_json`] and friends cannot tell, as `serde_json::Value`
+//! has already kept only the last of them.
+//!
+//! The text parsers read straight into [`Value`] in one pass (no
+//! `serde_json::Value` in between) and give the very result, error
+//! included, that [`from_json_with`] gives on the parsed text, duplicate
+//! keys aside.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
@@ -29,6 +38,8 @@ use serde_json::Value as Json;
 use super::blob::check_blob_map;
 use super::limits::Limits;
 use super::value::Value;
+
+mod de;
 
 /// Reads `$bytes`: standard alphabet, padding optional, non-zero trailing
 /// bits tolerated (the reference vectors contain `"$bytes": "123"`).
@@ -82,6 +93,9 @@ pub enum JsonErrorKind {
     TooManyElements,
     /// An object key longer than the limit.
     KeyTooLong,
+    /// An object with this key twice (only the text parsers can tell; the
+    /// error's path points at the repeated member).
+    DuplicateKey(String),
 }
 
 impl JsonError {
@@ -142,6 +156,7 @@ impl fmt::Display for JsonErrorKind {
             JsonErrorKind::TooDeep => f.write_str("nesting too deep"),
             JsonErrorKind::TooManyElements => f.write_str("too many elements in container"),
             JsonErrorKind::KeyTooLong => f.write_str("object key too long"),
+            JsonErrorKind::DuplicateKey(k) => write!(f, "duplicate object key {k:?}"),
         }
     }
 }
@@ -183,9 +198,7 @@ pub fn from_slice_with(s: &[u8], limits: &Limits) -> Result<Value, JsonError> {
     if s.len() > limits.max_size {
         return Err(JsonError::new(JsonErrorKind::TooLarge));
     }
-    let json: Json = serde_json::from_slice(s)
-        .map_err(|e| JsonError::new(JsonErrorKind::Syntax(e.to_string())))?;
-    from_json_with(&json, limits)
+    de::parse(s, limits)
 }
 
 /// Converts parsed JSON into a [`Value`] under [`Limits::DEFAULT`].
@@ -197,7 +210,8 @@ pub fn from_json(v: &Json) -> Result<Value, JsonError> {
 }
 
 /// Converts parsed JSON into a [`Value`] under `limits` (its `max_size` does
-/// not apply: the text is already parsed).
+/// not apply: the text is already parsed). Repeated keys cannot be seen
+/// here: `serde_json` kept the last one.
 ///
 /// # Errors
 /// As [`from_json`], plus anything past `limits`.
