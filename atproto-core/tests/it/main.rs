@@ -3,4 +3,5 @@
 mod crypto;
 mod data_model;
 mod interop;
+mod json_parse;
 mod syntax;
