@@ -11,8 +11,8 @@
 //! integer `123` (only within ±2^53, where floats are exact); any other float
 //! is rejected.
 //!
-//! Duplicate object keys: the text parsers ([`from_str`], [`from_slice`],
-//! [`from_slice_with`], [`record_from_str`]) reject an object that repeats a
+//! Duplicate object keys: the text parsers ([`from_str`], [`from_str_with`],
+//! [`from_slice`], [`from_slice_with`], [`record_from_str`]) reject an object that repeats a
 //! key ([`JsonErrorKind::DuplicateKey`]): the data model has no duplicate
 //! map keys. [`from_json`] and friends cannot tell, as `serde_json::Value`
 //! has already kept only the last of them.
@@ -179,7 +179,19 @@ impl core::error::Error for JsonError {}
 /// # Errors
 /// Invalid JSON, or JSON that breaks the data model (see [`JsonErrorKind`]).
 pub fn from_str(s: &str) -> Result<Value, JsonError> {
-    from_slice_with(s.as_bytes(), &Limits::DEFAULT)
+    from_str_with(s, &Limits::DEFAULT)
+}
+
+/// Parses ATProto JSON text into a [`Value`] under `limits`: as
+/// [`from_slice_with`], a little faster as the text is known to be UTF-8.
+///
+/// # Errors
+/// As [`from_slice_with`].
+pub fn from_str_with(s: &str, limits: &Limits) -> Result<Value, JsonError> {
+    if s.len() > limits.max_size {
+        return Err(JsonError::new(JsonErrorKind::TooLarge));
+    }
+    de::parse(serde_json::Deserializer::from_str(s), limits)
 }
 
 /// Parses ATProto JSON bytes into a [`Value`] under [`Limits::DEFAULT`].
@@ -198,7 +210,7 @@ pub fn from_slice_with(s: &[u8], limits: &Limits) -> Result<Value, JsonError> {
     if s.len() > limits.max_size {
         return Err(JsonError::new(JsonErrorKind::TooLarge));
     }
-    de::parse(s, limits)
+    de::parse(serde_json::Deserializer::from_slice(s), limits)
 }
 
 /// Converts parsed JSON into a [`Value`] under [`Limits::DEFAULT`].
@@ -225,7 +237,7 @@ pub fn from_json_with(v: &Json, limits: &Limits) -> Result<Value, JsonError> {
 /// # Errors
 /// As [`from_str`], plus [`JsonErrorKind::NotAnObject`].
 pub fn record_from_str(s: &str) -> Result<Value, JsonError> {
-    check_record(from_slice_with(s.as_bytes(), &Limits::RECORD_JSON)?)
+    check_record(from_str_with(s, &Limits::RECORD_JSON)?)
 }
 
 /// As [`record_from_str`], from already-parsed JSON (no size limit applies).

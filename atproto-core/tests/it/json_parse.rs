@@ -248,6 +248,15 @@ fn has_duplicate_key(text: &[u8]) -> bool {
 /// too, except that repeated keys make the parser fail.
 fn agrees(text: &[u8], limits: &Limits) -> Result<(), TestCaseError> {
     let got = direct(text, limits);
+    if let Ok(text) = std::str::from_utf8(text) {
+        let from_str = json::from_str_with(text, limits);
+        let from_str = from_str.map_err(|e| (e.kind().clone(), e.path().to_owned()));
+        prop_assert_eq!(
+            &from_str,
+            &got,
+            "from_str_with differs from from_slice_with"
+        );
+    }
     let want = reference(text, limits);
     prop_assert_eq!(&via_json(text, limits), &want, "from_json_with changed");
     if has_duplicate_key(text) {
@@ -681,6 +690,10 @@ fn error_priorities_are_unchanged() {
         // Syntax after a data-model error.
         r#"[1.5, }"#,
         r#"{"a": 1.5} x"#,
+        // Lone surrogates, control characters, bad escapes.
+        r#"["\ud800"]"#,
+        "[\"a\u{1}\"]",
+        r#"{"a\x": 1}"#,
         // Out-of-range literal past the depth limit.
         &format!("{}1e400{}", "[".repeat(40), "]".repeat(40)),
         // serde_json's recursion limit past ours.
@@ -710,6 +723,12 @@ fn error_priorities_are_unchanged() {
     for text in cases {
         for limits in &LIMITS {
             let got = direct(text.as_bytes(), limits);
+            let from_str = json::from_str_with(text, limits);
+            assert_eq!(
+                from_str.map_err(|e| (e.kind().clone(), e.path().to_owned())),
+                got,
+                "{text}"
+            );
             assert_eq!(got, reference(text.as_bytes(), limits), "{text}");
             assert_eq!(via_json(text.as_bytes(), limits), got, "{text}");
         }

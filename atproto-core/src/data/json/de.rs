@@ -40,9 +40,11 @@ use crate::data::value::Value;
 /// `from_json_with` would report for it.
 type Parsed = Result<Value, JsonError>;
 
-/// Parses `text` (already checked against `limits.max_size`).
-pub(super) fn parse(text: &[u8], limits: &Limits) -> Result<Value, JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(text);
+/// Parses the text `de` reads (already checked against `limits.max_size`).
+pub(super) fn parse<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    limits: &Limits,
+) -> Result<Value, JsonError> {
     let parsed = Node { depth: 0, limits }
         .deserialize(&mut de)
         .and_then(|parsed| de.end().map(|()| parsed));
