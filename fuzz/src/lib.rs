@@ -51,8 +51,32 @@ pub fn cbor_round_trip(input: &[u8]) {
 }
 
 /// Whatever the JSON parser accepts must survive JSON and CBOR round trips.
+/// The one-pass parser must give what `from_json` gives on the text parsed by
+/// `serde_json` (value, or error kind and path), unless it reports a repeated
+/// key, which `serde_json::Value` cannot show. (This assumes `serde_json`
+/// without `preserve_order`, so that both see object members in key order.)
 pub fn json_round_trip(input: &[u8]) {
-    if let Ok(value) = json::from_slice(input) {
+    let parsed = json::from_slice(input);
+    if let Ok(text) = std::str::from_utf8(input) {
+        assert_eq!(
+            json::from_str(text),
+            parsed,
+            "from_str and from_slice differ"
+        );
+    }
+    let is_duplicate =
+        |e: &json::JsonError| matches!(e.kind(), json::JsonErrorKind::DuplicateKey(_));
+    if !parsed.as_ref().is_err_and(is_duplicate) {
+        let reference = match serde_json::from_slice::<serde_json::Value>(input) {
+            Ok(v) => json::from_json(&v).map_err(|e| (e.kind().clone(), e.path().to_owned())),
+            Err(e) => Err((json::JsonErrorKind::Syntax(e.to_string()), String::new())),
+        };
+        let got = parsed
+            .clone()
+            .map_err(|e| (e.kind().clone(), e.path().to_owned()));
+        assert_eq!(got, reference, "parser and from_json disagree");
+    }
+    if let Ok(value) = parsed {
         let text = json::to_string(&value);
         let again = json::from_str(&text).expect("printed JSON must parse again");
         assert_eq!(again, value, "JSON round trip changed the value");
