@@ -20,7 +20,10 @@
 //! The text parsers read straight into [`Value`] in one pass (no
 //! `serde_json::Value` in between) and give the very result, error
 //! included, that [`from_json_with`] gives on the parsed text, duplicate
-//! keys aside.
+//! keys aside. When several members of an object fail, the one under the
+//! smallest key is reported; [`from_json_with`] reports the first one it
+//! iterates, which is the same unless `serde_json`'s `preserve_order`
+//! feature is on in the build (then it is the first in the text).
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};

@@ -20,7 +20,11 @@
 //!   would do neither).
 //! - An object ends in [`finish_object`](super::finish_object), the rules
 //!   `from_json_with` applies too; among failing members the one under the
-//!   smallest key is reported, as when iterating a `serde_json::Map`.
+//!   smallest key is reported, as when iterating a `serde_json::Map` (in key
+//!   order unless `serde_json`'s `preserve_order` feature is on).
+//! - Under `serde_json`'s `arbitrary_precision` feature, numbers beyond
+//!   `i64`/`u64` arrive as a map ([`NUMBER_TOKEN`]) and are read as
+//!   `serde_json::Value` reads them.
 //! - A repeated key rejects its object before any other rule of that object;
 //!   the path points at the repeated member.
 
@@ -306,8 +310,8 @@ impl<'de> Visitor<'de> for Skip {
 }
 
 /// With `serde_json`'s `arbitrary_precision` feature (which any crate in a
-/// build can turn on), numbers reach a visitor as a one-entry map under this
-/// key, holding the number's text.
+/// build can turn on), numbers that are not an `i64` or `u64` reach a
+/// visitor as a one-entry map under this key, holding the number's text.
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Whether numbers come as [`NUMBER_TOKEN`] maps in this build. Only asked
@@ -319,14 +323,14 @@ fn arbitrary_precision() -> bool {
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a number")
         }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
             Ok(false)
         }
         fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
             Ok(true)
         }
     }
-    serde_json::Deserializer::from_slice(b"0")
+    serde_json::Deserializer::from_slice(b"0.5")
         .deserialize_any(Probe)
         .unwrap_or(false)
 }
