@@ -66,11 +66,18 @@ fn catalog() -> Catalog {
     Catalog::from_strs([DOC]).unwrap()
 }
 
+/// The base record with `fields` (`,"k":v…`) added or replacing its own
+/// (one JSON object cannot repeat a key).
 fn rec(fields: &str) -> Value {
-    json::record_from_str(&format!(
-        r#"{{"$type":"com.example.kitchen","name":"n","level":2{fields}}}"#
-    ))
-    .unwrap()
+    let base = r#"{"$type":"com.example.kitchen","name":"n","level":2}"#;
+    let extra = format!("{{{}}}", fields.strip_prefix(',').unwrap_or(fields));
+    match (json::record_from_str(base), json::record_from_str(&extra)) {
+        (Ok(Value::Map(mut m)), Ok(Value::Map(e))) => {
+            m.extend(e);
+            Value::Map(m)
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 fn err_of(c: &Catalog, v: &Value) -> (String, K) {
