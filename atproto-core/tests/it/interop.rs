@@ -9,13 +9,23 @@
 // Each test binary that includes this file uses only some of the readers.
 #![allow(dead_code, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// `shared/NAME` beside the workspace root, found from whichever package
+/// includes this file (a crate, `examples/atp`, `benches`, `fuzz`).
+fn shared(name: &str) -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("../shared").join(name))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| here.join("../../shared").join(name))
+}
 
 /// The interop-tests folder.
 pub fn dir() -> PathBuf {
     let dir = match std::env::var_os("ATPROTO_INTEROP_TESTS") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/interop-tests"),
+        None => shared("interop-tests"),
     };
     assert!(
         dir.is_dir(),
@@ -35,7 +45,7 @@ pub fn lexicons_dir() -> PathBuf {
     ) {
         (Some(d), _) => PathBuf::from(d),
         (None, Some(d)) => PathBuf::from(d).join("../lexicons"),
-        (None, None) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/lexicons"),
+        (None, None) => shared("lexicons"),
     };
     assert!(
         dir.is_dir(),

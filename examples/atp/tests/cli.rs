@@ -8,19 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn vectors() -> PathBuf {
-    let dir = std::env::var_os("ATPROTO_INTEROP_TESTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop-tests")
-        });
-    assert!(
-        dir.is_dir(),
-        "interop vectors not found at {}",
-        dir.display()
-    );
-    dir
-}
+#[path = "../../../atproto-core/tests/it/interop.rs"]
+mod interop;
 
 fn atp(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_atp"))
@@ -66,7 +55,7 @@ fn syntax_stdin_matches_vectors() {
             ("syntax_invalid", false),
             ("parse_invalid", false),
         ] {
-            let path = vectors().join(format!("syntax/{prefix}_{suffix}.txt"));
+            let path = interop::dir().join(format!("syntax/{prefix}_{suffix}.txt"));
             if suffix == "parse_invalid" && !path.exists() {
                 continue;
             }
@@ -117,7 +106,7 @@ fn syntax_single_value_exit_codes() {
 /// `from-json`, `to-json` and `cid` reproduce the data-model fixtures exactly.
 #[test]
 fn cbor_commands_match_fixtures() {
-    let text = std::fs::read_to_string(vectors().join("data-model/data-model-fixtures.json"))
+    let text = std::fs::read_to_string(interop::dir().join("data-model/data-model-fixtures.json"))
         .expect("fixtures");
     let fixtures: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let fixtures = fixtures.as_array().expect("array");
@@ -147,8 +136,8 @@ fn cbor_commands_match_fixtures() {
 
 #[test]
 fn key_commands() {
-    let text =
-        std::fs::read_to_string(vectors().join("crypto/w3c_didkey_K256.json")).expect("vectors");
+    let text = std::fs::read_to_string(interop::dir().join("crypto/w3c_didkey_K256.json"))
+        .expect("vectors");
     let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     for case in cases.as_array().expect("array") {
         let hex = case["privateKeyBytesHex"].as_str().expect("hex");
@@ -188,7 +177,7 @@ fn key_commands() {
 /// `atp mst root` reproduces the roots of the commit-proof fixtures.
 #[test]
 fn mst_root_matches_fixtures() {
-    let text = std::fs::read_to_string(vectors().join("firehose/commit-proof-fixtures.json"))
+    let text = std::fs::read_to_string(interop::dir().join("firehose/commit-proof-fixtures.json"))
         .expect("fixtures");
     let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     let cases = cases.as_array().expect("array");
@@ -335,20 +324,6 @@ fn repo_create_verify_ls_get() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
-/// the interop vectors (the same defaults as atproto-lexicon's tests).
-fn lexicons() -> PathBuf {
-    let dir = std::env::var_os("ATPROTO_LEXICONS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| vectors().join("../lexicons"));
-    assert!(
-        dir.is_dir(),
-        "upstream lexicons not found at {}",
-        dir.display()
-    );
-    dir
-}
-
 /// How many `*.json` files there are under `dir`, recursively.
 fn count_json(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
@@ -378,7 +353,7 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn lexicon_check_upstream_is_clean() {
-    let dir = lexicons();
+    let dir = interop::lexicons_dir();
     let n = count_json(&dir);
     assert!(n > 300, "expected the full upstream set, found {n}");
     let out = atp(&["lexicon", "check", dir.to_str().expect("path")], b"");
@@ -512,14 +487,15 @@ fn lexicon_check_lists_each_invalid_document() {
 /// Every `record-data-*` case against the interop catalog, fed on stdin.
 #[test]
 fn lexicon_validate_matches_record_data_vectors() {
-    let catalog = vectors().join("lexicon/catalog");
+    let catalog = interop::dir().join("lexicon/catalog");
     let catalog = catalog.to_str().expect("path");
     let mut total = 0;
     for (file, want_valid) in [
         ("record-data-valid.json", true),
         ("record-data-invalid.json", false),
     ] {
-        let text = std::fs::read_to_string(vectors().join("lexicon").join(file)).expect("vectors");
+        let text =
+            std::fs::read_to_string(interop::dir().join("lexicon").join(file)).expect("vectors");
         let cases: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         for case in cases.as_array().expect("array") {
             let data = serde_json::to_vec(&case["data"]).expect("JSON");
@@ -558,7 +534,7 @@ fn lexicon_validate_matches_record_data_vectors() {
 
 #[test]
 fn lexicon_validate_upstream_post() {
-    let dir = lexicons();
+    let dir = interop::lexicons_dir();
     let schemas = dir.to_str().expect("path");
     let args = [
         "lexicon",
@@ -624,7 +600,7 @@ fn lexicon_validate_upstream_post() {
 /// Setup errors exit 2 with a message on stderr and nothing on stdout.
 #[test]
 fn lexicon_setup_errors_exit_2() {
-    let dir = lexicons();
+    let dir = interop::lexicons_dir();
     let schemas = dir.to_str().expect("path");
     let missing = dir.join("no-such-dir");
     let missing = missing.to_str().expect("path");
