@@ -59,7 +59,7 @@
 #[cfg(feature = "async")]
 mod async_reader;
 mod error;
-mod reader;
+pub(crate) mod reader;
 pub(crate) mod section;
 #[cfg(feature = "std")]
 mod stream;

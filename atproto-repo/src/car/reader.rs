@@ -9,17 +9,49 @@ use bytes::Bytes;
 use super::CarLimits;
 use super::error::{CarError, CarErrorKind};
 use super::section::{
-    ATPROTO_CID_LEN, check_section, check_section_raw, parse_header, read_varint,
+    ATPROTO_CID_LEN, check_section, cid_of, hash_mismatch, parse_header, read_varint, split_section,
 };
+use crate::hash::HashQueue;
 
-/// A hash-checked block as [`CarReader::next_raw`] returns it: its CID is
-/// the [`ATPROTO_CID_LEN`] bytes before `start`.
+/// A hash-checked block as [`CarReader::read_all_raw`] lists it: where it
+/// lies in the input. Its CID (always `01 ‖ codec ‖ 12 20 ‖ digest`, as the
+/// reader accepts no other form) is the [`ATPROTO_CID_LEN`] bytes before
+/// it, so a table of these needs no copy of the digests.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RawBlock {
     /// Where the block starts in the input.
     pub(crate) start: usize,
-    /// Where the block ends in the input.
-    pub(crate) end: usize,
+    /// Its length: at most the reader's block size limit, itself bounded
+    /// by [`CarLimits`] far below 4 GiB.
+    pub(crate) len: u32,
+}
+
+impl RawBlock {
+    /// The block's bytes in `input`, the bytes it was read from.
+    #[inline]
+    pub(crate) fn bytes(self, input: &[u8]) -> &[u8] {
+        input
+            .get(self.start..self.start + self.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The digest and codec of the block's CID in `input`.
+    #[inline]
+    pub(crate) fn key(self, input: &[u8]) -> (&[u8], u8) {
+        match input.get(self.start - ATPROTO_CID_LEN..self.start) {
+            Some([1, codec, 0x12, 0x20, digest @ ..]) => (digest, *codec),
+            _ => (&[], 0),
+        }
+    }
+}
+
+/// A section read but not yet hash-checked.
+#[derive(Clone, Copy)]
+struct Framed {
+    /// Where the section's CID starts in the input (the block follows it).
+    cid: usize,
+    /// Where the block ends.
+    end: usize,
 }
 
 /// Reads a CAR v1 held in memory, checking every block's hash.
@@ -136,18 +168,48 @@ impl CarReader {
         read.map(Some)
     }
 
-    /// Reads the next block and checks its hash, without building a CID or
-    /// a `Bytes` handle: the block's range in [`input`](Self::input). `Ok(None)` at the end (and after an error).
-    #[inline]
-    pub(crate) fn next_raw(&mut self) -> Result<Option<RawBlock>, CarError> {
-        if self.fused || self.pos == self.input.len() {
-            return Ok(None);
+    /// Reads every remaining block and checks its hash, without building a
+    /// CID or a `Bytes` handle: appends each block's place in
+    /// [`input`](Self::input) to `out`, in order. Blocks are hashed two at
+    /// a time where the CPU allows (see `crate::hash`); an error is still
+    /// the one of the first bad section, and `out` is then unspecified.
+    pub(crate) fn read_all_raw(&mut self, out: &mut Vec<RawBlock>) -> Result<(), CarError> {
+        if self.fused {
+            return Ok(());
         }
-        let read = self.read_raw();
-        if read.is_err() {
-            self.fused = true;
+        let input = self.input.clone();
+        let mut queue = RawQueue {
+            reader: self,
+            input: &input,
+            out,
+            error: None,
+        };
+        crate::hash::sha256_queue(&mut queue);
+        match queue.error {
+            Some(e) => {
+                self.fused = true;
+                Err(e)
+            }
+            None => Ok(()),
         }
-        read.map(Some)
+    }
+
+    /// Reads the next section's CID and block range, checking everything
+    /// but the hash.
+    #[inline(always)]
+    fn frame_raw(&mut self) -> Result<Framed, CarError> {
+        let body = self.section_body()?;
+        if let Err((kind, rel)) =
+            split_section(&self.input[body.clone()], self.limits.max_block_size)
+        {
+            return Err(CarError::new(kind, (body.start + rel) as u64));
+        }
+        self.pos = body.end;
+        self.blocks += 1;
+        Ok(Framed {
+            cid: body.start,
+            end: body.end,
+        })
     }
 
     /// The whole input.
@@ -164,20 +226,6 @@ impl CarReader {
         self.pos = body.end;
         self.blocks += 1;
         Ok((cid, self.input.slice(body.start + cid_len..body.end)))
-    }
-
-    #[inline]
-    fn read_raw(&mut self) -> Result<RawBlock, CarError> {
-        let body = self.section_body()?;
-        check_section_raw(&self.input[body.clone()], self.limits.max_block_size)
-            .map_err(|(kind, rel)| CarError::new(kind, (body.start + rel) as u64))?;
-        let raw = RawBlock {
-            start: body.start + ATPROTO_CID_LEN,
-            end: body.end,
-        };
-        self.pos = body.end;
-        self.blocks += 1;
-        Ok(raw)
     }
 
     /// Reads the next section's length and checks it against the limits
@@ -213,12 +261,82 @@ impl CarReader {
     /// The first [`CarError`] met, as [`CarReader::next_block`].
     pub fn into_blocks(mut self) -> Result<BTreeMap<Cid, Bytes>, CarError> {
         // Collecting first lets the map sort once and build its nodes in
-        // bulk, several times faster than inserting block by block.
-        let mut blocks = Vec::new();
-        while let Some(block) = self.next_block()? {
-            blocks.push(block);
+        // bulk, several times faster than inserting block by block; reading
+        // raw hashes two blocks at a time.
+        let mut raw = Vec::new();
+        self.read_all_raw(&mut raw)?;
+        let input = &self.input;
+        Ok(raw
+            .into_iter()
+            .map(|b| {
+                // `read_all_raw` accepted every CID, all in this one form.
+                let (digest, codec) = b.key(input);
+                let cid = <&[u8; 32]>::try_from(digest)
+                    .map(|d| cid_of(codec, d))
+                    .unwrap_or_default();
+                let end = b.start + b.len as usize;
+                (cid, input.slice(b.start..end))
+            })
+            .collect())
+    }
+}
+
+/// The CAR's sections as a [`HashQueue`]: framed on demand, checked as
+/// their digests arrive.
+struct RawQueue<'r, 'a> {
+    reader: &'r mut CarReader,
+    input: &'a [u8],
+    out: &'r mut Vec<RawBlock>,
+    /// The error of the first bad section seen; no section is handed out
+    /// once there is one.
+    error: Option<CarError>,
+}
+
+impl<'a> HashQueue<'a> for RawQueue<'_, 'a> {
+    /// Where the section's CID starts.
+    type Id = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, &'a [u8])> {
+        if self.error.is_some() || self.reader.pos == self.input.len() {
+            return None;
         }
-        Ok(blocks.into_iter().collect())
+        match self.reader.frame_raw() {
+            Ok(Framed { cid, end }) => {
+                let start = cid + ATPROTO_CID_LEN;
+                self.out.push(RawBlock {
+                    start,
+                    // `frame_raw` checked the length against the limits.
+                    len: u32::try_from(end - start).unwrap_or(u32::MAX),
+                });
+                Some((cid, self.input.get(start..end).unwrap_or_default()))
+            }
+            Err(e) => {
+                self.error = Some(e);
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn done(&mut self, cid: usize, digest: [u8; 32]) {
+        // `frame_raw` accepted the CID: `01 ‖ codec ‖ 12 20 ‖ digest`.
+        let (codec, expected) = match self.input.get(cid..cid + ATPROTO_CID_LEN) {
+            Some([1, codec, 0x12, 0x20, expected @ ..]) => (*codec, expected),
+            _ => (0, &[][..]),
+        };
+        if expected != digest {
+            let (kind, rel) = hash_mismatch(codec, expected);
+            let e = CarError::new(kind, (cid + rel) as u64);
+            // Two sections are in flight: the earlier one's error wins.
+            if self
+                .error
+                .as_ref()
+                .is_none_or(|old| e.offset() < old.offset())
+            {
+                self.error = Some(e);
+            }
+        }
     }
 }
 

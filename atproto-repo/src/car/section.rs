@@ -134,6 +134,31 @@ pub(crate) fn check_section_raw(
     section: &[u8],
     max_block_size: usize,
 ) -> Result<(u8, &[u8; 32]), (CarErrorKind, usize)> {
+    let Section {
+        codec,
+        digest,
+        block,
+    } = split_section(section, max_block_size)?;
+    if crate::hash::sha256(block) != *digest {
+        return Err(hash_mismatch(codec, digest));
+    }
+    Ok((codec, digest))
+}
+
+/// A section split into its CID's codec and digest and its block.
+pub(crate) struct Section<'a> {
+    pub(crate) codec: u8,
+    pub(crate) digest: &'a [u8; 32],
+    pub(crate) block: &'a [u8],
+}
+
+/// Splits a complete section, checking the CID's form and the block's size
+/// but not its hash.
+#[inline]
+pub(crate) fn split_section(
+    section: &[u8],
+    max_block_size: usize,
+) -> Result<Section<'_>, (CarErrorKind, usize)> {
     let (codec, digest, block) = match section {
         [1, codec @ (0x71 | 0x55), 0x12, 0x20, rest @ ..] if rest.len() >= 32 => {
             let (digest, block) = rest.split_at(32);
@@ -152,19 +177,28 @@ pub(crate) fn check_section_raw(
             0,
         ));
     }
-    if crate::hash::sha256(block) != *digest {
-        return Err((
-            CarErrorKind::HashMismatch {
-                cid: cid_of(codec, digest),
-            },
-            ATPROTO_CID_LEN,
-        ));
-    }
-    Ok((codec, digest))
+    Ok(Section {
+        codec,
+        digest,
+        block,
+    })
+}
+
+/// The error for a block whose hash is not its CID's `digest`, at its
+/// offset in the section (just after the CID).
+#[cold]
+pub(crate) fn hash_mismatch(codec: u8, digest: &[u8]) -> (CarErrorKind, usize) {
+    let hash = Multihash::<64>::wrap(SHA2_256, digest).unwrap_or_default();
+    (
+        CarErrorKind::HashMismatch {
+            cid: Cid::new_v1(u64::from(codec), hash),
+        },
+        ATPROTO_CID_LEN,
+    )
 }
 
 /// The CIDv1 / sha2-256 of `digest` with `codec`.
-fn cid_of(codec: u8, digest: &[u8; 32]) -> Cid {
+pub(crate) fn cid_of(codec: u8, digest: &[u8; 32]) -> Cid {
     // A 32-byte digest always fits the 64-byte multihash.
     let hash = Multihash::<64>::wrap(SHA2_256, digest).unwrap_or_default();
     Cid::new_v1(u64::from(codec), hash)

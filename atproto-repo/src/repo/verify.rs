@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::RepoError;
 use crate::car::CarReader;
-use crate::car::section::ATPROTO_CID_LEN;
+use crate::car::reader::RawBlock as Block;
 use crate::commit::Commit;
 use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
 
@@ -130,33 +130,6 @@ fn partition(n: usize, below: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
-/// A hash-checked block: where it lies in the CAR. Its CID (always
-/// `01 ‖ codec ‖ 12 20 ‖ digest`, 36 bytes, as the reader accepts no other
-/// form) sits just before it, so the table needs no copy of the digest.
-#[derive(Debug, Clone, Copy)]
-struct Block {
-    start: usize,
-    /// At most the CAR reader's block size limit (2 MiB).
-    len: u32,
-}
-
-impl Block {
-    #[inline]
-    fn bytes(self, car: &[u8]) -> &[u8] {
-        car.get(self.start..self.start + self.len as usize)
-            .unwrap_or_default()
-    }
-
-    /// The codec and digest of the block's CID, from the CAR.
-    #[inline]
-    fn key(self, car: &[u8]) -> (&[u8], u8) {
-        match car.get(self.start - ATPROTO_CID_LEN..self.start) {
-            Some([1, codec, 0x12, 0x20, digest @ ..]) => (digest, *codec),
-            _ => (&[], 0),
-        }
-    }
-}
-
 /// The CAR's blocks with a cursor: a CAR in the streamable order is
 /// consumed front to back without any lookup structure; anything else falls
 /// back to a sorted index built once.
@@ -236,13 +209,7 @@ pub fn verify_car(
     let mut reader = reader;
     // Repository blocks average well over 100 bytes with their section head.
     let mut blocks = Vec::with_capacity(car.len() / 100);
-    while let Some(b) = reader.next_raw()? {
-        blocks.push(Block {
-            start: b.start,
-            // The reader refuses blocks over its 2 MiB limit.
-            len: u32::try_from(b.end - b.start).unwrap_or(u32::MAX),
-        });
-    }
+    reader.read_all_raw(&mut blocks)?;
     drop(reader);
     let block_count = blocks.len();
     let mut index = Blocks {

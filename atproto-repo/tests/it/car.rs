@@ -811,3 +811,76 @@ fn async_reader_with_pending_source() {
     small[starts[1] - 1] ^= 1;
     assert!(read_async(&small).unwrap_err().is_hash_mismatch());
 }
+
+/// The CAR error `verify_car` stops at, if it stops at one. It (like
+/// `load_car`) reads through a path that hashes two blocks at a time and
+/// frames ahead, so these tests hold it to the plain reader's answers.
+fn verify_car_error(car: &[u8]) -> Option<CarError> {
+    match atproto_repo::verify_car(Bytes::copy_from_slice(car), None, None) {
+        Err(atproto_repo::RepoError::Car(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// Every corrupted byte and every cut of a CAR with blocks of varied
+/// lengths (so the two hashing lanes change messages at varied offsets from
+/// each other): `verify_car` fails on the same CAR error, at the same
+/// offset, as the plain reader, or on none when the reader finds none.
+#[test]
+fn verify_car_reports_the_readers_car_errors() {
+    let blocks = random_blocks(11, 12, 300);
+    let car = write_car(&[root()], &blocks);
+    let mut cases = 0;
+    for at in 0..car.len() {
+        let mut flipped = car.clone();
+        flipped[at] ^= 0x21;
+        for input in [&flipped[..], &car[..at]] {
+            let want = read_slice(input).err();
+            assert_eq!(verify_car_error(input), want, "byte {at}");
+            let loaded = load_car(Bytes::copy_from_slice(input), CarLimits::DEFAULT);
+            assert_eq!(loaded.err(), want, "load_car, byte {at}");
+            cases += usize::from(want.is_some());
+        }
+    }
+    assert!(cases > car.len(), "only {cases} failing inputs");
+}
+
+/// Two bad blocks hashed side by side, or a bad block before a bad section
+/// that was framed before the block's hash was known: the first one is
+/// reported.
+#[test]
+fn verify_car_reports_the_first_of_two_bad_sections() {
+    let blocks = random_blocks(12, 8, 200);
+    let car = write_car(&[root()], &blocks);
+    let starts: Vec<usize> = {
+        let mut r = CarReader::new(car.clone()).unwrap();
+        let mut starts = vec![r.offset() as usize];
+        while r.next_block().unwrap().is_some() {
+            starts.push(r.offset() as usize);
+        }
+        starts
+    };
+    for i in 0..blocks.len() - 1 {
+        // The last byte of each of blocks i and i + 1.
+        let mut two = car.clone();
+        two[starts[i + 1] - 1] ^= 1;
+        two[starts[i + 2] - 1] ^= 1;
+        let want = read_slice(&two).unwrap_err();
+        assert_eq!(
+            want.kind(),
+            &CarErrorKind::HashMismatch { cid: blocks[i].0 }
+        );
+        assert_eq!(
+            verify_car_error(&two),
+            Some(want),
+            "blocks {i} and {}",
+            i + 1
+        );
+        // Block i bad, and the section after it cut short.
+        let mut cut = car[..starts[i + 2] - 1].to_vec();
+        cut[starts[i + 1] - 1] ^= 1;
+        let want = read_slice(&cut).unwrap_err();
+        assert!(want.is_hash_mismatch(), "{want}");
+        assert_eq!(verify_car_error(&cut), Some(want), "block {i} then a cut");
+    }
+}
