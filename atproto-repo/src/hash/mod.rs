@@ -20,13 +20,14 @@
 //! time: each hash there overlaps the check of its record, and batching them
 //! per node measured slower.
 //!
-//! The two-lane kernel lives in [`shani`], the one place in the crate that
-//! needs `unsafe`: a call into a function compiled for CPU features that the
-//! running CPU was checked to have. Other CPUs and architectures hash in
-//! turn with the `sha2` crate's compression function; the tests compare both
-//! paths with `sha2`'s streaming hasher.
+//! The two-lane kernel lives in `shani`, behind the default `sha-ni`
+//! feature: the one place in the crate that needs `unsafe`, a call into a
+//! function compiled for CPU features that the running CPU was checked to
+//! have. Without the feature, and on other CPUs and architectures, messages
+//! are hashed in turn with the `sha2` crate's compression function; the
+//! tests compare both paths with `sha2`'s streaming hasher.
 
-#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+#[cfg(all(feature = "sha-ni", any(target_arch = "x86", target_arch = "x86_64")))]
 mod shani;
 
 use sha2::block_api::compress256;
@@ -99,7 +100,7 @@ pub(crate) trait HashQueue<'a> {
 /// has the SHA extensions (one after the other elsewhere).
 #[inline]
 pub(crate) fn sha256_queue<'a, Q: HashQueue<'a>>(queue: &mut Q) {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    #[cfg(all(feature = "sha-ni", any(target_arch = "x86", target_arch = "x86_64")))]
     if shani::queue(queue) {
         return;
     }
