@@ -45,15 +45,6 @@ impl RawBlock {
     }
 }
 
-/// A section read but not yet hash-checked.
-#[derive(Clone, Copy)]
-struct Framed {
-    /// Where the section's CID starts in the input (the block follows it).
-    cid: usize,
-    /// Where the block ends.
-    end: usize,
-}
-
 /// Reads a CAR v1 held in memory, checking every block's hash.
 ///
 /// Blocks are returned as [`Bytes`] slices of the input: nothing is copied,
@@ -194,10 +185,10 @@ impl CarReader {
         }
     }
 
-    /// Reads the next section's CID and block range, checking everything
-    /// but the hash.
+    /// Reads the next section's CID and block, checking everything but
+    /// the hash.
     #[inline(always)]
-    fn frame_raw(&mut self) -> Result<Framed, CarError> {
+    fn frame_raw(&mut self) -> Result<RawBlock, CarError> {
         let body = self.section_body()?;
         if let Err((kind, rel)) =
             split_section(&self.input[body.clone()], self.limits.max_block_size)
@@ -206,9 +197,11 @@ impl CarReader {
         }
         self.pos = body.end;
         self.blocks += 1;
-        Ok(Framed {
-            cid: body.start,
-            end: body.end,
+        let start = body.start + ATPROTO_CID_LEN;
+        Ok(RawBlock {
+            start,
+            // `section_body` checked the length against the limits.
+            len: u32::try_from(body.end - start).unwrap_or(u32::MAX),
         })
     }
 
@@ -271,11 +264,8 @@ impl CarReader {
             .map(|b| {
                 // `read_all_raw` accepted every CID, all in this one form.
                 let (digest, codec) = b.key(input);
-                let cid = <&[u8; 32]>::try_from(digest)
-                    .map(|d| cid_of(codec, d))
-                    .unwrap_or_default();
                 let end = b.start + b.len as usize;
-                (cid, input.slice(b.start..end))
+                (cid_of(codec, digest), input.slice(b.start..end))
             })
             .collect())
     }
@@ -293,23 +283,17 @@ struct RawQueue<'r, 'a> {
 }
 
 impl<'a> HashQueue<'a> for RawQueue<'_, 'a> {
-    /// Where the section's CID starts.
-    type Id = usize;
+    type Id = RawBlock;
 
     #[inline]
-    fn next(&mut self) -> Option<(usize, &'a [u8])> {
+    fn next(&mut self) -> Option<(RawBlock, &'a [u8])> {
         if self.error.is_some() || self.reader.pos == self.input.len() {
             return None;
         }
         match self.reader.frame_raw() {
-            Ok(Framed { cid, end }) => {
-                let start = cid + ATPROTO_CID_LEN;
-                self.out.push(RawBlock {
-                    start,
-                    // `frame_raw` checked the length against the limits.
-                    len: u32::try_from(end - start).unwrap_or(u32::MAX),
-                });
-                Some((cid, self.input.get(start..end).unwrap_or_default()))
+            Ok(block) => {
+                self.out.push(block);
+                Some((block, block.bytes(self.input)))
             }
             Err(e) => {
                 self.error = Some(e);
@@ -319,15 +303,11 @@ impl<'a> HashQueue<'a> for RawQueue<'_, 'a> {
     }
 
     #[inline]
-    fn done(&mut self, cid: usize, digest: [u8; 32]) {
-        // `frame_raw` accepted the CID: `01 ‖ codec ‖ 12 20 ‖ digest`.
-        let (codec, expected) = match self.input.get(cid..cid + ATPROTO_CID_LEN) {
-            Some([1, codec, 0x12, 0x20, expected @ ..]) => (*codec, expected),
-            _ => (0, &[][..]),
-        };
+    fn done(&mut self, block: RawBlock, digest: [u8; 32]) {
+        let (expected, codec) = block.key(self.input);
         if expected != digest {
             let (kind, rel) = hash_mismatch(codec, expected);
-            let e = CarError::new(kind, (cid + rel) as u64);
+            let e = CarError::new(kind, (block.start - ATPROTO_CID_LEN + rel) as u64);
             // Two sections are in flight: the earlier one's error wins.
             if self
                 .error

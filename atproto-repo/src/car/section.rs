@@ -188,18 +188,14 @@ pub(crate) fn split_section(
 /// offset in the section (just after the CID).
 #[cold]
 pub(crate) fn hash_mismatch(codec: u8, digest: &[u8]) -> (CarErrorKind, usize) {
-    let hash = Multihash::<64>::wrap(SHA2_256, digest).unwrap_or_default();
-    (
-        CarErrorKind::HashMismatch {
-            cid: Cid::new_v1(u64::from(codec), hash),
-        },
-        ATPROTO_CID_LEN,
-    )
+    let cid = cid_of(codec, digest);
+    (CarErrorKind::HashMismatch { cid }, ATPROTO_CID_LEN)
 }
 
 /// The CIDv1 / sha2-256 of `digest` with `codec`.
-pub(crate) fn cid_of(codec: u8, digest: &[u8; 32]) -> Cid {
-    // A 32-byte digest always fits the 64-byte multihash.
+pub(crate) fn cid_of(codec: u8, digest: &[u8]) -> Cid {
+    // Every caller's digest is 32 bytes, which always fits the 64-byte
+    // multihash.
     let hash = Multihash::<64>::wrap(SHA2_256, digest).unwrap_or_default();
     Cid::new_v1(u64::from(codec), hash)
 }
