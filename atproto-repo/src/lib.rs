@@ -25,7 +25,13 @@ pub use car::AsyncCarReader;
 #[cfg(feature = "std")]
 pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
-pub use commit::{Commit, CommitError, UnsignedCommit};
+pub use commit::{Commit, CommitError, SignatureCheck, UnsignedCommit};
 pub use mst::{DiffOp, Mst, MstError};
-pub use repo::{CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car};
-pub use sync::{Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof};
+pub use repo::{
+    CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car,
+    verify_car_unsigned,
+};
+pub use sync::{
+    Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof,
+    verify_commit_proof_unsigned,
+};

@@ -518,7 +518,7 @@ fn scenarios(c: &mut Criterion) {
     let atrium_car = rt.block_on(atrium_export(&mut atrium));
     let rsky_car = rt.block_on(rsky_export(rsky.storage.clone(), rsky.cid));
     let check = |label: &str, bytes: &[u8]| {
-        let v = verify_car(Bytes::copy_from_slice(bytes), Some(&did), Some(&pk));
+        let v = verify_car(Bytes::copy_from_slice(bytes), Some(&did), &pk);
         let what = match v {
             Ok(v) => format!(
                 "{} records, {} blocks, data {} ({}); accepted by our verify_car",
@@ -558,7 +558,7 @@ fn scenarios(c: &mut Criterion) {
     g.finish();
 
     // ---- scenario 4: load + verify OUR CAR
-    let v = verify_car(car.clone(), Some(&did), Some(&pk)).expect("verify_car");
+    let v = verify_car(car.clone(), Some(&did), &pk).expect("verify_car");
     println!(
         "scenario 4 {name}: input = our CAR, {} bytes ({:.2} MB), root {}",
         car.len(),
@@ -600,7 +600,7 @@ fn scenarios(c: &mut Criterion) {
         b.iter(|| black_box(Sha256::digest(&car[..])))
     });
     g.bench_function("atproto-repo", |b| {
-        b.iter(|| black_box(verify_car(car.clone(), Some(&did), Some(&pk)).expect("verify")))
+        b.iter(|| black_box(verify_car(car.clone(), Some(&did), &pk).expect("verify")))
     });
     g.bench_function("atrium-repo", |b| {
         b.iter(|| black_box(rt.block_on(atrium_load(car.clone()))))
@@ -645,7 +645,7 @@ fn scenarios(c: &mut Criterion) {
             theirs.push(proof);
         }
         for p in &mine {
-            verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, Some(&pk))
+            verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, &pk)
                 .expect("our proof verifies");
         }
         for p in &theirs {
@@ -713,7 +713,7 @@ fn scenarios(c: &mut Criterion) {
                 let p = &mine[i % mine.len()];
                 i += 1;
                 black_box(
-                    verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, Some(&pk))
+                    verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, &pk)
                         .expect("verify"),
                 )
             })

@@ -8,13 +8,14 @@ use std::str::FromStr;
 
 use atproto_core::Cid;
 use atproto_core::Value;
+use atproto_core::crypto::PublicKey;
 use atproto_core::data::{cbor, json};
 use atproto_lexicon::{Catalog, EndpointKind, LexiconDoc, RecordValidator};
 use atproto_repo::MemoryBlockStore;
 use atproto_repo::car::{CarReader, CarWriter};
 use atproto_repo::commit::Commit;
 use atproto_repo::mst::NodeData;
-use atproto_repo::repo::{RecordValue, RecordWrite, Repo, RepoError, verify_car};
+use atproto_repo::repo::{RecordValue, RecordWrite, Repo, RepoError, verify_car_unsigned};
 use atproto_repo::sync::{Op, verify_commit_proof};
 use atproto_repo::workload::{Workload, bench_did, bench_keypair};
 use bytes::Bytes;
@@ -99,7 +100,7 @@ pub fn car_round_trip(input: &[u8]) {
     });
     // `verify_car` frames and hashes the CAR its own way (two blocks at a
     // time): it must stop at the same CAR error, or at none.
-    let verify_error = match verify_car(Bytes::copy_from_slice(input), None, None) {
+    let verify_error = match verify_car_unsigned(Bytes::copy_from_slice(input), None) {
         Err(RepoError::Car(e)) => Some(e),
         _ => None,
     };
@@ -153,6 +154,8 @@ struct ProofCase {
     slice: Vec<u8>,
     ops: Vec<Op>,
     prev_data: Cid,
+    /// The key that signed the commit.
+    key: PublicKey,
 }
 
 fn proof_case() -> &'static ProofCase {
@@ -192,6 +195,7 @@ fn proof_case() -> &'static ProofCase {
             slice: commit.car_slice().expect("slice"),
             ops: commit.ops.clone(),
             prev_data,
+            key: key.public_key(),
         }
     })
 }
@@ -222,7 +226,7 @@ pub fn commit_proof(data: &[u8]) {
         &ops,
         &case.prev_data,
         &did,
-        None,
+        &case.key,
     );
     if slice == case.slice && ops == case.ops {
         assert!(

@@ -13,7 +13,8 @@
 //! records and subtrees in key order); [`Repo::export_car_since`] writes the
 //! blocks a holder of an older rev lacks. Import: [`verify_car`] checks a
 //! whole CAR in one pass (every hash once, signature, every MST invariant,
-//! every record decodable).
+//! every record decodable); [`verify_car_unsigned`] does the same without the
+//! signature, for CARs whose origin is already trusted.
 //!
 //! # Decisions
 //! - Commits keep `prev` = the previous commit's CID (v3 allows null or a
@@ -36,13 +37,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
-use atproto_core::crypto::Keypair;
+use atproto_core::crypto::{Keypair, PublicKey};
 use atproto_core::data::{Limits, Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
 use bytes::Bytes;
 
 pub use error::RepoError;
-pub use verify::{VerifiedRepo, verify_car};
+pub use verify::{VerifiedRepo, verify_car, verify_car_unsigned};
 
 use crate::block_store::{BlockStore, MemoryBlockStore};
 use crate::commit::{Commit, UnsignedCommit, next_rev_at};
@@ -430,16 +431,34 @@ impl<S: BlockStore> Repo<S> {
 }
 
 impl Repo<MemoryBlockStore> {
-    /// Loads a verified CAR as a repository in memory (see [`verify_car`]).
+    /// Loads a CAR as a repository in memory after [`verify_car`] (every
+    /// check, the signature with `key`).
     ///
     /// # Errors
     /// As [`verify_car`].
     pub fn from_car(
         car: Bytes,
         did: Option<&Did>,
-        key: Option<&atproto_core::crypto::PublicKey>,
+        key: &PublicKey,
     ) -> Result<(Self, VerifiedRepo), RepoError> {
-        let verified = verify_car(car, did, key)?;
+        Self::from_verified(verify_car(car, did, key)?)
+    }
+
+    /// [`Repo::from_car`] without the signature ([`verify_car_unsigned`]:
+    /// read its docs for when that is acceptable); the returned
+    /// [`VerifiedRepo::signature`] says
+    /// [`NotChecked`](crate::commit::SignatureCheck::NotChecked).
+    ///
+    /// # Errors
+    /// As [`verify_car_unsigned`].
+    pub fn from_car_unsigned(
+        car: Bytes,
+        did: Option<&Did>,
+    ) -> Result<(Self, VerifiedRepo), RepoError> {
+        Self::from_verified(verify_car_unsigned(car, did)?)
+    }
+
+    fn from_verified(verified: VerifiedRepo) -> Result<(Self, VerifiedRepo), RepoError> {
         let store: MemoryBlockStore = verified.blocks().collect();
         let repo = Repo::open(store, verified.commit_cid)?;
         Ok((repo, verified))

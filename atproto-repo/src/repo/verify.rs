@@ -1,4 +1,5 @@
-//! [`verify_car`]: load and fully verify a repository CAR in one pass.
+//! [`verify_car`]: load and fully verify a repository CAR in one pass
+//! ([`verify_car_unsigned`]: the same without the signature).
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -14,7 +15,7 @@ use bytes::Bytes;
 use super::RepoError;
 use crate::car::CarReader;
 use crate::car::reader::RawBlock as Block;
-use crate::commit::Commit;
+use crate::commit::{Commit, SignatureCheck};
 use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
 
 /// Multicodec dag-cbor.
@@ -22,7 +23,7 @@ const DAG_CBOR: u64 = 0x71;
 /// Multihash sha2-256.
 const SHA2_256: u64 = 0x12;
 
-/// A repository CAR that passed [`verify_car`].
+/// A repository CAR that passed [`verify_car`] (or [`verify_car_unsigned`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct VerifiedRepo {
@@ -34,6 +35,10 @@ pub struct VerifiedRepo {
     pub node_count: usize,
     /// Blocks in the CAR (duplicates and unreachable blocks included).
     pub block_count: usize,
+    /// Whether the commit's signature was checked: [`verify_car`] gives
+    /// [`SignatureCheck::Verified`], [`verify_car_unsigned`]
+    /// [`SignatureCheck::NotChecked`].
+    pub signature: SignatureCheck,
     car: Bytes,
     blocks: Vec<Block>,
     records: RecordTable,
@@ -182,11 +187,13 @@ impl<'a> Blocks<'a> {
 
 /// Reads a repository CAR and verifies all of it: every block's hash (once,
 /// while reading); the root is a commit that decodes strictly; its `did` is
-/// `did` and its signature verifies with `key` (each skipped when `None`);
-/// every MST node is present, canonical, with keys sorted, at the right
-/// layer, inside its parent's range, prefix-compressed correctly, with no
-/// empty node below the root; every record is present and is a canonical
-/// DAG-CBOR map (checked without building values).
+/// `did` (not checked when `None`); its signature verifies with `key`, the
+/// account's signing key; every MST node is present, canonical, with keys
+/// sorted, at the right layer, inside its parent's range, prefix-compressed
+/// correctly, with no empty node below the root; every record is present and
+/// is a canonical DAG-CBOR map (checked without building values). The
+/// result's [`signature`](VerifiedRepo::signature) is
+/// [`SignatureCheck::Verified`].
 ///
 /// Blocks are slices of `car` (nothing is copied). A CAR written in the
 /// streamable order (as [`Repo::export_car`](super::Repo::export_car) does)
@@ -199,6 +206,33 @@ impl<'a> Blocks<'a> {
 /// malformed node, wrong layer, keys out of order or range),
 /// [`RepoError::MissingRecord`], [`RepoError::InvalidRecord`].
 pub fn verify_car(
+    car: Bytes,
+    did: Option<&Did>,
+    key: &PublicKey,
+) -> Result<VerifiedRepo, RepoError> {
+    verify(car, did, Some(key))
+}
+
+/// [`verify_car`] without the signature: every other check, and the
+/// result's [`signature`](VerifiedRepo::signature) is
+/// [`SignatureCheck::NotChecked`].
+///
+/// Anyone can write a CAR that passes this: it proves the blocks hang
+/// together, not who wrote them. Use it only where the signature is someone
+/// else's job or was already done: a CAR this process exported itself or
+/// read back from its own storage, a test or a benchmark, a tool that
+/// inspects a file of unknown origin and says so. Data that came over the
+/// network and will be served or trusted goes through [`verify_car`] with the
+/// key from the account's DID document.
+///
+/// # Errors
+/// As [`verify_car`], except a bad signature.
+pub fn verify_car_unsigned(car: Bytes, did: Option<&Did>) -> Result<VerifiedRepo, RepoError> {
+    verify(car, did, None)
+}
+
+/// Both entry points: the signature is checked exactly when `key` is given.
+fn verify(
     car: Bytes,
     did: Option<&Did>,
     key: Option<&PublicKey>,
@@ -232,9 +266,7 @@ pub fn verify_car(
             });
         }
     }
-    if let Some(key) = key {
-        commit.verify(key)?;
-    }
+    let signature = commit.check_signature(key)?;
     // Capacity hints: at most one record per block, and an entry takes
     // well over 50 bytes of some node; paths are shorter than their record
     // and its entry together. Pages never written are never resident.
@@ -264,6 +296,7 @@ pub fn verify_car(
         records,
         node_count: nodes,
         block_count,
+        signature,
         car,
         blocks,
     })

@@ -9,7 +9,9 @@
 //! A consumer calls [`verify_commit_proof`]: the slice's root is the commit,
 //! the commit is signed by the account's key, every create/update op's CID is
 //! what the partial tree holds at its path, and undoing every op on the
-//! partial tree gives back `prevData`.
+//! partial tree gives back `prevData`. [`verify_commit_proof_unsigned`] skips
+//! the signature, for commits whose origin is already trusted; the result
+//! says which one ran ([`VerifiedCommit::signature`]).
 //!
 //! Producing: [`Repo::apply_writes`](crate::repo::Repo::apply_writes) returns
 //! a [`CommitData`](crate::repo::CommitData) whose
@@ -26,7 +28,7 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 
 pub use error::{ProofError, SliceError};
-pub use verify::{VerifiedCommit, verify_commit_proof};
+pub use verify::{VerifiedCommit, verify_commit_proof, verify_commit_proof_unsigned};
 
 use crate::block_store::BlockStore;
 use crate::car::{CarWriter, MAX_FIREHOSE_CAR_SIZE};

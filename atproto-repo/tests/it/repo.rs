@@ -5,9 +5,13 @@ use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::{Value, cbor};
 use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
 use atproto_repo::car::{CarReader, CarWriter, load_car};
-use atproto_repo::commit::UnsignedCommit;
+use atproto_repo::commit::{CommitError, SignatureCheck, UnsignedCommit};
+
+use super::commit::tampered_signatures;
 use atproto_repo::mst::{EntryData, MstError, NodeData, key_height};
-use atproto_repo::repo::{RecordValue, RecordWrite, Repo, RepoError, verify_car};
+use atproto_repo::repo::{
+    RecordValue, RecordWrite, Repo, RepoError, verify_car, verify_car_unsigned,
+};
 use atproto_repo::{BlockStore, MemoryBlockStore};
 use bytes::Bytes;
 
@@ -64,7 +68,7 @@ fn create_export_verify_round_trip() {
     let (mut repo, _) = sample(300);
     let car = Bytes::from(repo.export_car(Vec::new()).unwrap());
     let pk = key().public_key();
-    let v = verify_car(car.clone(), Some(&did()), Some(&pk)).unwrap();
+    let v = verify_car(car.clone(), Some(&did()), &pk).unwrap();
     assert_eq!(v.commit_cid, repo.commit_cid());
     assert_eq!(v.commit, *repo.commit());
     assert_eq!(v.data_root(), repo.data_root());
@@ -92,12 +96,12 @@ fn create_export_verify_round_trip() {
     // Wrong key, wrong DID.
     let other = Keypair::from_private_bytes(Curve::K256, &[8; 32]).unwrap();
     assert!(matches!(
-        verify_car(car.clone(), None, Some(&other.public_key())),
+        verify_car(car.clone(), None, &other.public_key()),
         Err(RepoError::Commit(_))
     ));
     let wrong: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
     assert!(matches!(
-        verify_car(car.clone(), Some(&wrong), None),
+        verify_car_unsigned(car.clone(), Some(&wrong)),
         Err(RepoError::WrongDid { .. })
     ));
 
@@ -107,11 +111,11 @@ fn create_export_verify_round_trip() {
     for (c, b) in loaded.blocks.iter().rev() {
         w.write_block(c, b).unwrap();
     }
-    let v2 = verify_car(Bytes::from(w.finish()), None, Some(&pk)).unwrap();
+    let v2 = verify_car(Bytes::from(w.finish()), None, &pk).unwrap();
     assert_eq!(listing(&v2), listing(&v));
 
     // from_car gives a working repository.
-    let (loaded, _) = Repo::from_car(car, Some(&did()), Some(&pk)).unwrap();
+    let (loaded, _) = Repo::from_car(car, Some(&did()), &pk).unwrap();
     assert_eq!(loaded.data_root(), repo.data_root());
     let (cid, block) = loaded
         .get_record(&coll("app.bsky.feed.post"), &rkey(1))
@@ -294,7 +298,7 @@ fn export_since_applies_on_top_of_an_older_export() {
     // Everything is there: a full export from the combined store verifies.
     let mut combined = Repo::open(store, repo.commit_cid()).unwrap();
     let car = combined.export_car(Vec::new()).unwrap();
-    let v = verify_car(Bytes::from(car), Some(&did()), Some(&k.public_key())).unwrap();
+    let v = verify_car(Bytes::from(car), Some(&did()), &k.public_key()).unwrap();
     let records: Vec<(String, Cid)> = repo.records().map(Result::unwrap).collect();
     assert_eq!(listing(&v), records);
     // Since the current rev: just the commit.
@@ -345,37 +349,37 @@ fn malformed_cars_are_rejected() {
     // Missing MST node (the root).
     let bad = rewrite(&car, None, |b| b.retain(|(c, _)| *c != data));
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::Mst(MstError::MissingBlock { .. }))
     ));
     // Missing record.
     let bad = rewrite(&car, None, |b| b.retain(|(c, _)| *c != rec));
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::MissingRecord { .. })
     ));
     // Wrong root: the root names a record, not a commit.
     let bad = rewrite(&car, Some(vec![rec]), |_| {});
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::Commit(_))
     ));
     // A root that is absent.
     let absent = atproto_core::data::dag_cbor_cid(b"\xa0");
     let bad = rewrite(&car, Some(vec![absent]), |_| {});
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::MissingCommit { .. })
     ));
     // Truncated.
     let bad = car.slice(..car.len() - 10);
-    assert!(matches!(verify_car(bad, None, None), Err(RepoError::Car(e)) if e.is_truncated()));
+    assert!(matches!(verify_car_unsigned(bad, None), Err(RepoError::Car(e)) if e.is_truncated()));
     // Tampered record bytes (hash mismatch): flip the last byte of a block.
     let mut tampered = car.to_vec();
     let n = tampered.len();
     tampered[n - 1] ^= 1;
     assert!(
-        matches!(verify_car(Bytes::from(tampered), None, None), Err(RepoError::Car(e)) if e.is_hash_mismatch())
+        matches!(verify_car_unsigned(Bytes::from(tampered), None), Err(RepoError::Car(e)) if e.is_hash_mismatch())
     );
     // A record that is not valid DAG-CBOR (well hashed).
     let junk = Bytes::from_static(b"\xa1\x61a\xf7");
@@ -396,7 +400,7 @@ fn malformed_cars_are_rejected() {
     }
     w.write_block(&junk_cid, &junk).unwrap();
     assert!(matches!(
-        verify_car(Bytes::from(w.finish()), None, None),
+        verify_car_unsigned(Bytes::from(w.finish()), None),
         Err(RepoError::InvalidRecord { .. })
     ));
 
@@ -405,11 +409,59 @@ fn malformed_cars_are_rejected() {
     let forged = repo.commit().unsigned().sign(&other);
     let (fcid, fblock) = forged.to_block();
     let bad = rewrite(&car, Some(vec![fcid]), |b| b[0] = (fcid, fblock));
-    assert!(verify_car(bad.clone(), None, None).is_ok());
+    assert!(verify_car_unsigned(bad.clone(), None).is_ok());
     assert!(matches!(
-        verify_car(bad, None, Some(&k.public_key())),
+        verify_car(bad, None, &k.public_key()),
         Err(RepoError::Commit(atproto_repo::CommitError::Signature(_)))
     ));
+}
+
+/// The keyed entry points check the signature and say so; the unsigned ones
+/// say they did not; a wrong key or a tampered signature fails the keyed
+/// ones even though everything else about the CAR is right.
+#[test]
+fn signature_is_checked_with_the_key_and_reported() {
+    let (mut repo, _) = sample(40);
+    let car = Bytes::from(repo.export_car(Vec::new()).unwrap());
+    let pk = key().public_key();
+
+    let v = verify_car(car.clone(), Some(&did()), &pk).unwrap();
+    assert_eq!(v.signature, SignatureCheck::Verified);
+    let (_, v) = Repo::from_car(car.clone(), Some(&did()), &pk).unwrap();
+    assert_eq!(v.signature, SignatureCheck::Verified);
+    let v = verify_car_unsigned(car.clone(), Some(&did())).unwrap();
+    assert_eq!(v.signature, SignatureCheck::NotChecked);
+    let (opened, v) = Repo::from_car_unsigned(car.clone(), None).unwrap();
+    assert_eq!(v.signature, SignatureCheck::NotChecked);
+    assert_eq!(opened.commit_cid(), repo.commit_cid());
+
+    for wrong in [
+        Keypair::from_private_bytes(Curve::K256, &[8; 32]).unwrap(),
+        Keypair::from_private_bytes(Curve::P256, &[7; 32]).unwrap(),
+    ] {
+        let wrong = wrong.public_key();
+        assert!(matches!(
+            verify_car(car.clone(), Some(&did()), &wrong),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+        assert!(matches!(
+            Repo::from_car(car.clone(), None, &wrong),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+    }
+
+    // The commit re-encoded with a tampered signature, under its new CID.
+    for tampered in tampered_signatures(repo.commit(), Curve::K256) {
+        let (cid, block) = tampered.to_block();
+        let bad = rewrite(&car, Some(vec![cid]), |b| b[0] = (cid, block));
+        let v = verify_car_unsigned(bad.clone(), Some(&did())).unwrap();
+        assert_eq!(v.signature, SignatureCheck::NotChecked);
+        assert!(matches!(
+            verify_car(bad.clone(), Some(&did()), &pk),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+        assert!(Repo::from_car(bad, Some(&did()), &pk).is_err());
+    }
 }
 
 #[test]
@@ -454,7 +506,7 @@ fn mst_node_at_the_wrong_depth_is_rejected() {
     w.write_block(&root.cid(), &root.encode()).unwrap();
     w.write_block(&child.cid(), &child.encode()).unwrap();
     w.write_block(&leaf, b"\xa1\x65$type\x61x").unwrap();
-    let err = verify_car(Bytes::from(w.finish()), None, None).unwrap_err();
+    let err = verify_car_unsigned(Bytes::from(w.finish()), None).unwrap_err();
     assert!(
         matches!(err, RepoError::Mst(MstError::Structure { .. })),
         "{err:?}"

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use atproto_core::crypto::PublicKey;
-use atproto_repo::repo::verify_car;
+use atproto_repo::repo::{verify_car, verify_car_unsigned};
 use bytes::Bytes;
 
 use crate::CmdResult;
@@ -37,7 +37,10 @@ pub fn run(cmd: Command) -> CmdResult {
         .map_err(|e| format!("--did-key: {e}"))?;
     let car = Bytes::from(crate::progress::read_file(&file)?);
     let spinner = crate::progress::spinner("verifying");
-    let result = verify_car(car, None, key.as_ref());
+    let result = match &key {
+        Some(key) => verify_car(car, None, key),
+        None => verify_car_unsigned(car, None),
+    };
     spinner.finish_and_clear();
     match result {
         Ok(repo) => {
@@ -48,6 +51,7 @@ pub fn run(cmd: Command) -> CmdResult {
                 "data": repo.data_root().to_string(),
                 "records": repo.record_count(),
                 "blocks": repo.block_count,
+                "signature": repo.signature.as_str(),
             });
             println!("{summary}");
             Ok(ExitCode::SUCCESS)

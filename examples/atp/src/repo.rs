@@ -94,7 +94,7 @@ pub fn run(cmd: Command) -> CmdResult {
 fn load(file: &Path) -> Result<Repo<MemoryBlockStore>, String> {
     let car = Bytes::from(crate::progress::read_file(file)?);
     let spinner = crate::progress::spinner("verifying");
-    let result = Repo::from_car(car, None, None);
+    let result = Repo::from_car_unsigned(car, None);
     spinner.finish_and_clear();
     result
         .map(|(repo, _)| repo)
