@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use atproto_lexicon::{Catalog, LexiconDoc, LexiconError, LookupError, SchemaErrorKind};
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp lexicon`.
 #[derive(clap::Subcommand)]
@@ -65,10 +65,9 @@ pub fn run(cmd: Command) -> CmdResult {
     }
 }
 
-/// A usage or setup error: the message on stderr, exit code 2.
+/// A usage or setup error: `main` prints the message on stderr, exit code 2.
 fn setup_error(message: &str) -> CmdResult {
-    eprintln!("error: {message}");
-    Ok(ExitCode::from(2))
+    Err(CmdError::Setup(message.to_owned()))
 }
 
 /// A document file left out of the catalog, and why.
@@ -266,10 +265,7 @@ fn validate(schemas: &Path, nsid: &str, rkey: Option<&str>, file: Option<&Path>)
             doc.reason
         );
     }
-    let input = match crate::input::read_all(file) {
-        Ok(input) => input,
-        Err(message) => return setup_error(&message),
-    };
+    let input = crate::input::read_all(file)?;
     let verdict = match std::str::from_utf8(&input) {
         Err(e) => Err(format!("not UTF-8 at byte {}", e.valid_up_to())),
         Ok(text) => rkey
