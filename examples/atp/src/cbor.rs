@@ -49,7 +49,7 @@ pub fn run(cmd: Command) -> CmdResult {
             let mut out = std::io::stdout().lock();
             out.write_all(&cbor::encode(&value))
                 .and_then(|()| out.flush())
-                .map_err(|e| CmdError::Setup(format!("cannot write standard output: {e}")))?;
+                .map_err(CmdError::stdout)?;
         }
         Command::ToJson { file } => {
             let bytes = crate::input::read_all(file.as_deref())?;

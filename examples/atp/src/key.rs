@@ -60,7 +60,7 @@ pub fn run(cmd: Command) -> CmdResult {
                 None => std::io::stdout()
                     .lock()
                     .write_all(&text[..])
-                    .map_err(|e| CmdError::Setup(format!("cannot write standard output: {e}")))?,
+                    .map_err(CmdError::stdout)?,
             }
             println!("{}", keypair.public_key().to_did_key());
         }

@@ -145,6 +145,11 @@ impl CmdError {
         }
     }
 
+    /// Standard output could not be written (exit 2).
+    pub fn stdout(e: std::io::Error) -> CmdError {
+        CmdError::Setup(format!("cannot write standard output: {e}"))
+    }
+
     /// 1 for [`CmdError::No`], 2 for [`CmdError::Setup`].
     pub fn exit_code(&self) -> ExitCode {
         match self {

@@ -80,9 +80,9 @@ pub fn run(cmd: Command) -> CmdResult {
             let mut stdout = BufWriter::new(std::io::stdout().lock());
             for entry in repo.records() {
                 let (path, cid) = entry.map_err(|e| CmdError::No(e.to_string()))?;
-                writeln!(stdout, "{path} {cid}").map_err(stdout_error)?;
+                writeln!(stdout, "{path} {cid}").map_err(CmdError::stdout)?;
             }
-            stdout.flush().map_err(stdout_error)?;
+            stdout.flush().map_err(CmdError::stdout)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { file, path } => {
@@ -97,10 +97,6 @@ pub fn run(cmd: Command) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn stdout_error(e: std::io::Error) -> CmdError {
-    CmdError::Setup(format!("cannot write standard output: {e}"))
 }
 
 /// Reads and fully verifies a repository CAR, all but its signature (there is

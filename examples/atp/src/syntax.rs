@@ -88,17 +88,13 @@ pub fn run(args: Args) -> CmdResult {
         }
         let mut out = BufWriter::new(std::io::stdout().lock());
         for line in lines {
-            writeln!(out, "{}", verdict(args.kind, line)).map_err(stdout_error)?;
+            writeln!(out, "{}", verdict(args.kind, line)).map_err(CmdError::stdout)?;
         }
-        out.flush().map_err(stdout_error)?;
+        out.flush().map_err(CmdError::stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
     let value = args.value.unwrap_or_default();
     let line = verdict(args.kind, value.as_bytes());
     println!("{line}");
     Ok(crate::verdict(line == "valid"))
-}
-
-fn stdout_error(e: std::io::Error) -> CmdError {
-    CmdError::Setup(format!("cannot write standard output: {e}"))
 }
