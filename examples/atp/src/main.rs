@@ -164,15 +164,6 @@ impl CmdError {
 /// `main` to print on stderr.
 type CmdResult = Result<ExitCode, CmdError>;
 
-/// Exit 0 for a yes, 1 for a no, for commands that print their verdict.
-pub fn verdict(yes: bool) -> ExitCode {
-    if yes {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::one_line;

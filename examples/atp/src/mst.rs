@@ -26,8 +26,8 @@ pub enum Command {
 pub fn run(cmd: Command) -> CmdResult {
     let Command::Root { file } = cmd;
     let input = crate::input::read_all(file.as_deref())?;
-    let no = |message: String| CmdError::No(message);
-    let text = String::from_utf8(input).map_err(|e| no(format!("input is not UTF-8: {e}")))?;
+    let text =
+        String::from_utf8(input).map_err(|e| CmdError::No(format!("input is not UTF-8: {e}")))?;
     let mut mst = Mst::new();
     for (n, line) in text.lines().enumerate() {
         if line.is_empty() {
@@ -35,14 +35,14 @@ pub fn run(cmd: Command) -> CmdResult {
         }
         let (key, cid) = line
             .split_once(' ')
-            .ok_or_else(|| no(format!("line {}: expected `KEY CID`", n + 1)))?;
+            .ok_or_else(|| CmdError::No(format!("line {}: expected `KEY CID`", n + 1)))?;
         let cid: Cid = cid
             .parse()
-            .map_err(|e| no(format!("line {}: invalid CID {cid:?}: {e}", n + 1)))?;
+            .map_err(|e| CmdError::No(format!("line {}: invalid CID {cid:?}: {e}", n + 1)))?;
         mst.insert(key, cid)
-            .map_err(|e| no(format!("line {}: {e}", n + 1)))?;
+            .map_err(|e| CmdError::No(format!("line {}: {e}", n + 1)))?;
     }
-    let root = mst.root_cid().map_err(|e| no(e.to_string()))?;
+    let root = mst.root_cid().map_err(|e| CmdError::No(e.to_string()))?;
     println!("{root}");
     Ok(ExitCode::SUCCESS)
 }
