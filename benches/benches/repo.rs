@@ -470,9 +470,11 @@ fn scenarios(c: &mut Criterion) {
     let did: Did = workload::bench_did().expect("did");
     let did_string = workload::BENCH_DID.to_owned();
     let did_key = pk.to_did_key();
-    let secp_kp =
-        secp256k1::Keypair::from_seckey_slice(&secp256k1::Secp256k1::new(), &key.private_bytes()[..])
-            .expect("secp256k1 key");
+    let secp_kp = secp256k1::Keypair::from_seckey_slice(
+        &secp256k1::Secp256k1::new(),
+        &key.private_bytes()[..],
+    )
+    .expect("secp256k1 key");
     let entries = Workload::Sequential.entries(n);
 
     // ---- build the three repositories (untimed)
