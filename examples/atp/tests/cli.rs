@@ -517,6 +517,32 @@ fn lexicon_validate_matches_record_data_vectors() {
     assert_eq!(total, 53);
 }
 
+/// An `app.bsky.feed.post` record with this text, as JSON.
+fn post(text: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": "2024-05-01T12:00:00Z",
+    }))
+    .expect("JSON")
+}
+
+/// `atp ARGS` (a `lexicon validate` of `app.bsky.feed.post`) accepts a post
+/// and rejects one with too many graphemes, with the contract's lines.
+fn assert_post_verdicts(args: &[&str]) {
+    let out = atp(args, &post("hello 🦀"));
+    assert_eq!(stdout(&out), "valid\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+
+    let out = atp(args, &post(&"🦀".repeat(301)));
+    assert_eq!(
+        stdout(&out),
+        "invalid: /text: string too long (301 > 300 graphemes)\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
 #[test]
 fn lexicon_validate_upstream_post() {
     let dir = interop::lexicons_dir();
@@ -529,25 +555,7 @@ fn lexicon_validate_upstream_post() {
         "--nsid",
         "app.bsky.feed.post",
     ];
-    let post = |text: &str| {
-        serde_json::to_vec(&serde_json::json!({
-            "$type": "app.bsky.feed.post",
-            "text": text,
-            "createdAt": "2024-05-01T12:00:00Z",
-        }))
-        .expect("JSON")
-    };
-    let out = atp(&args, &post("hello 🦀"));
-    assert_eq!(stdout(&out), "valid\n");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
-
-    let out = atp(&args, &post(&"🦀".repeat(301)));
-    assert_eq!(
-        stdout(&out),
-        "invalid: /text: string too long (301 > 300 graphemes)\n"
-    );
-    assert_eq!(out.status.code(), Some(1));
+    assert_post_verdicts(&args);
 
     // From a FILE, with a record key the type does not allow.
     let tmp = temp_dir("lexicon-validate");
@@ -586,26 +594,8 @@ fn lexicon_validate_upstream_post() {
 /// file is read, and the verdicts are those of the same documents on disk.
 #[test]
 fn lexicon_validate_bundled_without_schemas() {
-    let post = |text: &str| {
-        serde_json::to_vec(&serde_json::json!({
-            "$type": "app.bsky.feed.post",
-            "text": text,
-            "createdAt": "2024-05-01T12:00:00Z",
-        }))
-        .expect("JSON")
-    };
     let args = ["lexicon", "validate", "--nsid", "app.bsky.feed.post"];
-    let out = atp(&args, &post("hello 🦀"));
-    assert_eq!(stdout(&out), "valid\n");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
-
-    let out = atp(&args, &post(&"🦀".repeat(301)));
-    assert_eq!(
-        stdout(&out),
-        "invalid: /text: string too long (301 > 300 graphemes)\n"
-    );
-    assert_eq!(out.status.code(), Some(1));
+    assert_post_verdicts(&args);
 
     // The same cases through `--schemas` give the same lines.
     let dir = interop::lexicons_dir();
