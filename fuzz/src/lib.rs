@@ -1,8 +1,5 @@
 //! Shared checks for the fuzz targets: each target is one call into here.
 
-#[path = "../../atproto-core/tests/it/interop.rs"]
-mod interop;
-
 use std::fmt::Display;
 use std::str::FromStr;
 
@@ -349,21 +346,11 @@ pub fn lexicon_schema(input: &[u8]) {
 
 const POST: &str = "app.bsky.feed.post";
 
-/// Every upstream lexicon in one catalog, built once. Called from the
-/// target's `init`, so a missing folder stops the run before the first input
-/// instead of showing up as a finding.
+/// The upstream lexicons built into atproto-lexicon (the `bundled`
+/// feature), compiled once. Called from the target's `init`, so the catalog
+/// is built before the first input; nothing is read from disk.
 pub fn upstream_catalog() -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| {
-        // Read in place at startup, never copied into the repo.
-        let dir = interop::lexicons_dir();
-        let catalog = Catalog::from_dir(&dir)
-            .unwrap_or_else(|e| panic!("upstream lexicons at {}: {e}", dir.display()));
-        catalog
-            .record(POST)
-            .unwrap_or_else(|e| panic!("upstream lexicons at {}: {e}", dir.display()));
-        catalog
-    })
+    atproto_lexicon::bundled::catalog()
 }
 
 /// One decoded value through the `app.bsky.feed.post` validator and, by its

@@ -414,21 +414,6 @@ fn repo_create_verify_ls_get() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// How many `*.json` files there are under `dir`, recursively.
-fn count_json(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .expect("directory")
-        .map(|e| e.expect("entry").path())
-        .map(|p| {
-            if p.is_dir() {
-                count_json(&p)
-            } else {
-                usize::from(p.extension().is_some_and(|e| e == "json"))
-            }
-        })
-        .sum()
-}
-
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -444,7 +429,7 @@ fn temp_dir(name: &str) -> PathBuf {
 #[test]
 fn lexicon_check_upstream_is_clean() {
     let dir = interop::lexicons_dir();
-    let n = count_json(&dir);
+    let n = atproto_lexicon::json_files(&dir).expect("lexicons").len();
     assert!(n > 300, "expected the full upstream set, found {n}");
     let out = atp(&["lexicon", "check", dir.to_str().expect("path")], b"");
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -622,6 +607,32 @@ fn lexicon_validate_matches_record_data_vectors() {
     assert_eq!(total, 53);
 }
 
+/// An `app.bsky.feed.post` record with this text, as JSON.
+fn post(text: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": "2024-05-01T12:00:00Z",
+    }))
+    .expect("JSON")
+}
+
+/// `atp ARGS` (a `lexicon validate` of `app.bsky.feed.post`) accepts a post
+/// and rejects one with too many graphemes, with the contract's lines.
+fn assert_post_verdicts(args: &[&str]) {
+    let out = atp(args, &post("hello 🦀"));
+    assert_eq!(stdout(&out), "valid\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+
+    let out = atp(args, &post(&"🦀".repeat(301)));
+    assert_eq!(
+        stdout(&out),
+        "invalid: /text: string too long (301 > 300 graphemes)\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
 #[test]
 fn lexicon_validate_upstream_post() {
     let dir = interop::lexicons_dir();
@@ -634,25 +645,7 @@ fn lexicon_validate_upstream_post() {
         "--nsid",
         "app.bsky.feed.post",
     ];
-    let post = |text: &str| {
-        serde_json::to_vec(&serde_json::json!({
-            "$type": "app.bsky.feed.post",
-            "text": text,
-            "createdAt": "2024-05-01T12:00:00Z",
-        }))
-        .expect("JSON")
-    };
-    let out = atp(&args, &post("hello 🦀"));
-    assert_eq!(stdout(&out), "valid\n");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
-
-    let out = atp(&args, &post(&"🦀".repeat(301)));
-    assert_eq!(
-        stdout(&out),
-        "invalid: /text: string too long (301 > 300 graphemes)\n"
-    );
-    assert_eq!(out.status.code(), Some(1));
+    assert_post_verdicts(&args);
 
     // From a FILE, with a record key the type does not allow.
     let tmp = temp_dir("lexicon-validate");
@@ -685,6 +678,76 @@ fn lexicon_validate_upstream_post() {
         "invalid: /$type: record `$type` is \"app.bsky.feed.like\", expected \"app.bsky.feed.post\"\n"
     );
     std::fs::remove_dir_all(&tmp).ok();
+}
+
+/// Without `--schemas`, `validate` uses the lexicons built into `atp`: no
+/// file is read, and the verdicts are those of the same documents on disk.
+#[test]
+fn lexicon_validate_bundled_without_schemas() {
+    let args = ["lexicon", "validate", "--nsid", "app.bsky.feed.post"];
+    assert_post_verdicts(&args);
+
+    // The same cases through `--schemas` give the same lines.
+    let dir = interop::lexicons_dir();
+    let mut with_dir = vec![
+        "lexicon",
+        "validate",
+        "--schemas",
+        dir.to_str().expect("path"),
+    ];
+    with_dir.extend(&args[2..]);
+    for input in [post("hi"), post(&"x".repeat(3001)), b"{}".to_vec()] {
+        let bundled = atp(&args, &input);
+        let on_disk = atp(&with_dir, &input);
+        assert_eq!(stdout(&bundled), stdout(&on_disk));
+        assert_eq!(bundled.status.code(), on_disk.status.code());
+    }
+
+    // Another namespace, a record key, and a FILE argument.
+    let follow = br#"{"$type": "app.bsky.graph.follow", "subject": "did:plc:ewvi7nxzyoun6zhxrhs64oiz", "createdAt": "2024-11-05T18:31:59Z"}"#;
+    let tmp = temp_dir("lexicon-bundled");
+    let file = tmp.join("follow.json");
+    std::fs::write(&file, follow).expect("write");
+    let file = file.to_str().expect("path");
+    let nsid = ["lexicon", "validate", "--nsid", "app.bsky.graph.follow"];
+    let out = atp(
+        &[&nsid[..], &["--rkey", "3l7vx2wnd3c2p", file]].concat(),
+        b"",
+    );
+    assert_eq!(stdout(&out), "valid\n");
+    let out = atp(&[&nsid[..], &["--rkey", "self", file]].concat(), b"");
+    assert!(
+        stdout(&out).starts_with("invalid: invalid record key: "),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&tmp).ok();
+
+    // A type outside the bundled namespaces, or not a record: exit 2.
+    for (nsid, message) in [
+        (
+            "com.example.unknown",
+            "no lexicon def named \"com.example.unknown\" in the bundled lexicons (app.bsky, chat.bsky, com.atproto, tools.ozone); use --schemas DIR for others",
+        ),
+        (
+            "site.standard.document",
+            "no lexicon def named \"site.standard.document\" in the bundled lexicons",
+        ),
+        (
+            "chat.bsky.convo.getConvo",
+            "\"chat.bsky.convo.getConvo\" is a `query`, not a `record`",
+        ),
+    ] {
+        let out = atp(&["lexicon", "validate", "--nsid", nsid], b"");
+        assert_eq!(out.status.code(), Some(2), "{nsid}");
+        assert!(stdout(&out).is_empty(), "{nsid}: {}", stdout(&out));
+        assert!(
+            stderr(&out).starts_with("error: ") && stderr(&out).contains(message),
+            "{nsid}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 /// Setup errors exit 2 with a message on stderr and nothing on stdout.
