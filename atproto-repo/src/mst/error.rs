@@ -1,7 +1,6 @@
 //! The MST error type.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use core::fmt;
 
 use atproto_core::Cid;
@@ -9,17 +8,12 @@ use atproto_core::Cid;
 use crate::block_store::StoreError;
 
 /// Why an MST operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: a store failure carries the backend's own
+/// error as its [`source`](core::error::Error::source).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MstError {
-    /// A key is not `<collection>/<rkey>` over the allowed characters.
-    #[error("invalid MST key {key:?}: {reason}")]
-    InvalidKey {
-        /// The key as given (lossily decoded when it was not UTF-8).
-        key: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
     /// A node's bytes are not the canonical DAG-CBOR of a well-formed node.
     #[error("malformed MST node{}: byte {offset}: {reason}", InNode(.cid.as_deref()))]
     MalformedNode {
@@ -71,8 +65,9 @@ pub enum MstError {
     /// An internal invariant of the in-memory tree was broken (a bug).
     #[error("internal MST invariant broken: {0}")]
     Internal(&'static str),
-    /// The block store failed.
-    #[error(transparent)]
+    /// The block store failed; the [`StoreError`] is the
+    /// [`source`](core::error::Error::source).
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

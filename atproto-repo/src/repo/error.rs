@@ -1,7 +1,7 @@
 //! The repository error type.
 
 use alloc::boxed::Box;
-use alloc::string::String;
+use core::fmt;
 
 use atproto_core::Cid;
 use atproto_core::data::CborError;
@@ -11,34 +11,42 @@ use crate::block_store::StoreError;
 use crate::car::CarError;
 use crate::commit::CommitError;
 use crate::mst::MstError;
+use crate::record_path::RecordPath;
 
 /// Why a repository operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: store and CAR failures keep their cause.
+/// Every wrapped error ([`MstError`], [`CommitError`], [`CarError`],
+/// [`StoreError`]) is the [`source`](core::error::Error::source), and the
+/// message repeats its text so that one line tells the whole story.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RepoError {
     /// A create on a path that already holds a record.
     #[error("record {path} already exists")]
     RecordExists {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// An update or delete of a path that holds no record.
     #[error("record {path} does not exist")]
     RecordNotFound {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// Two writes on the same path in one batch.
     #[error("two writes on {path} in one batch")]
     DuplicatePath {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// A record value is not a canonical DAG-CBOR map of the data model.
-    #[error("record {path}: {error}")]
+    #[error("record{}: {error}", AtPath(.path.as_ref()))]
     InvalidRecord {
-        /// The record's path.
-        path: String,
+        /// The record's path (`None` from
+        /// [`RecordValue::serialize`](super::RecordValue::serialize), which
+        /// has none).
+        path: Option<RecordPath>,
         /// What is wrong with its bytes (offset and kind).
         error: CborError,
     },
@@ -52,7 +60,7 @@ pub enum RepoError {
     #[error("record {path} ({cid}) is missing")]
     MissingRecord {
         /// The record's path.
-        path: String,
+        path: RecordPath,
         /// Its CID.
         cid: Box<Cid>,
     },
@@ -71,19 +79,32 @@ pub enum RepoError {
         /// The rev asked for.
         rev: Tid,
     },
-    /// The MST is malformed, a node is missing, or a path is invalid.
-    #[error(transparent)]
+    /// The MST is malformed, a node is missing, or its store failed.
+    #[error("{0}")]
     Mst(#[from] MstError),
     /// The commit does not decode, its signature does not verify, or no rev
     /// can follow the previous one.
-    #[error(transparent)]
+    #[error("{0}")]
     Commit(#[from] CommitError),
-    /// The CAR is malformed or a block does not hash to its CID.
-    #[error(transparent)]
+    /// The CAR is malformed, a block does not hash to its CID, or reading
+    /// or writing it failed.
+    #[error("{0}")]
     Car(#[from] CarError),
     /// The block store failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
+}
+
+/// Formats " <path>" when a path is known.
+struct AtPath<'a>(Option<&'a RecordPath>);
+
+impl fmt::Display for AtPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(path) => write!(f, " {path}"),
+            None => Ok(()),
+        }
+    }
 }
 
 impl RepoError {
