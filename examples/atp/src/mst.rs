@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use atproto_core::Cid;
+use atproto_repo::RecordPath;
 use atproto_repo::mst::Mst;
 
 use crate::CmdResult;
@@ -37,7 +38,8 @@ pub fn run(cmd: Command) -> CmdResult {
         let cid: Cid = cid
             .parse()
             .map_err(|e| format!("line {}: invalid CID {cid:?}: {e}", n + 1))?;
-        mst.insert(key, cid)
+        let key: RecordPath = key.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
+        mst.insert(&key, cid)
             .map_err(|e| format!("line {}: {e}", n + 1))?;
     }
     let root = mst.root_cid().map_err(|e| e.to_string())?;

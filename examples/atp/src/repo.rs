@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::{cbor, json};
 use atproto_core::syntax::{Did, Nsid, RecordKey};
-use atproto_repo::MemoryBlockStore;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
+use atproto_repo::{MemoryBlockStore, RecordPath};
 use bytes::Bytes;
 
 use crate::CmdResult;
@@ -78,6 +78,7 @@ pub fn run(cmd: Command) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { file, path } => {
+            let path: RecordPath = path.parse().map_err(|e| format!("{e}"))?;
             let repo = load(&file)?;
             let (_, block) = repo
                 .get_path(&path)
