@@ -17,6 +17,7 @@ mod hash;
 pub mod mst;
 pub mod record_path;
 pub mod repo;
+mod suffix;
 pub mod sync;
 pub mod workload;
 

@@ -54,6 +54,8 @@ use core::hash::{Hash, Hasher};
 
 use atproto_core::syntax::{Nsid, RecordKey, SyntaxError};
 
+use crate::suffix::Suffix;
+
 /// The longest record path, in bytes.
 pub const MAX_PATH_LEN: usize = 1024;
 
@@ -326,7 +328,7 @@ impl<'de> serde::Deserialize<'de> for RecordPath {
 
 /// Why a string is not a valid [`RecordPath`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid record path {path:?}: {reason}{}", AtByte(.offset))]
+#[error("invalid record path {path:?}: {reason}{}", Suffix(" at byte ", .offset.as_ref()))]
 #[non_exhaustive]
 pub struct RecordPathError {
     /// The input (lossily decoded when it was not UTF-8, cut after
@@ -336,18 +338,6 @@ pub struct RecordPathError {
     pub reason: &'static str,
     /// The byte offset of the offending character, when one is to blame.
     pub offset: Option<usize>,
-}
-
-/// Formats " at byte N" when an offset is known.
-struct AtByte<'a>(&'a Option<usize>);
-
-impl fmt::Display for AtByte<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(at) => write!(f, " at byte {at}"),
-            None => Ok(()),
-        }
-    }
 }
 
 /// Checks `path` against the MST key rules (see the [module docs](self)).

@@ -1,11 +1,11 @@
 //! The MST error type.
 
 use alloc::boxed::Box;
-use core::fmt;
 
 use atproto_core::Cid;
 
 use crate::block_store::StoreError;
+use crate::suffix::Suffix;
 
 /// Why an MST operation failed.
 ///
@@ -15,7 +15,7 @@ use crate::block_store::StoreError;
 #[non_exhaustive]
 pub enum MstError {
     /// A node's bytes are not the canonical DAG-CBOR of a well-formed node.
-    #[error("malformed MST node{}: byte {offset}: {reason}", InNode(.cid.as_deref()))]
+    #[error("malformed MST node{}: byte {offset}: {reason}", Suffix(" ", .cid.as_deref()))]
     MalformedNode {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -25,7 +25,7 @@ pub enum MstError {
         reason: &'static str,
     },
     /// A node holds more entries than [`MAX_NODE_ENTRIES`](super::MAX_NODE_ENTRIES).
-    #[error("MST node{} has {count} entries; the limit is {max}", InNode(.cid.as_deref()))]
+    #[error("MST node{} has {count} entries; the limit is {max}", Suffix(" ", .cid.as_deref()))]
     TooManyEntries {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -69,18 +69,6 @@ pub enum MstError {
     /// [`source`](core::error::Error::source).
     #[error("{0}")]
     Store(#[from] StoreError),
-}
-
-/// Formats " <cid>" when a CID is known.
-struct InNode<'a>(Option<&'a Cid>);
-
-impl fmt::Display for InNode<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(cid) => write!(f, " {cid}"),
-            None => Ok(()),
-        }
-    }
 }
 
 impl MstError {

@@ -1,7 +1,6 @@
 //! The repository error type.
 
 use alloc::boxed::Box;
-use core::fmt;
 
 use atproto_core::Cid;
 use atproto_core::data::CborError;
@@ -12,6 +11,7 @@ use crate::car::CarError;
 use crate::commit::CommitError;
 use crate::mst::MstError;
 use crate::record_path::RecordPath;
+use crate::suffix::Suffix;
 
 /// Why a repository operation failed.
 ///
@@ -41,7 +41,7 @@ pub enum RepoError {
         path: RecordPath,
     },
     /// A record value is not a canonical DAG-CBOR map of the data model.
-    #[error("record{}: {error}", AtPath(.path.as_ref()))]
+    #[error("record{}: {error}", Suffix(" ", .path.as_ref()))]
     InvalidRecord {
         /// The record's path (`None` from
         /// [`RecordValue::serialize`](super::RecordValue::serialize), which
@@ -93,29 +93,4 @@ pub enum RepoError {
     /// The block store failed.
     #[error("{0}")]
     Store(#[from] StoreError),
-}
-
-/// Formats " <path>" when a path is known.
-struct AtPath<'a>(Option<&'a RecordPath>);
-
-impl fmt::Display for AtPath<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(path) => write!(f, " {path}"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl RepoError {
-    /// Whether a block the operation needs is absent (commit, MST node or
-    /// record).
-    pub fn is_missing_block(&self) -> bool {
-        matches!(
-            self,
-            Self::MissingCommit { .. }
-                | Self::MissingRecord { .. }
-                | Self::Mst(MstError::MissingBlock { .. })
-        )
-    }
 }
