@@ -200,7 +200,7 @@ struct AtriumPost<'a> {
 /// commit is exported, so only it is signed (rev set to ours); the earlier,
 /// unexported commits carry an empty signature to keep the setup short.
 async fn atrium_build(
-    entries: &[(String, Cid)],
+    entries: &[(atproto_repo::RecordPath, Cid)],
     key: &Keypair,
     rev: &str,
 ) -> (atrium_repo::Repository<AtriumStore>, usize) {
@@ -218,7 +218,7 @@ async fn atrium_build(
             type_: COLLECTION,
             created_at: workload::CREATED_AT,
         };
-        let (mut cb, cid) = repo.add_raw(path, post).await.expect("add_raw");
+        let (mut cb, cid) = repo.add_raw(path.as_str(), post).await.expect("add_raw");
         if cid != *expected {
             wrong_cids += 1;
         }

@@ -2,7 +2,6 @@
 //! ([`verify_car_unsigned`]: the same without the signature).
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
@@ -17,6 +16,7 @@ use crate::car::CarReader;
 use crate::car::reader::RawBlock as Block;
 use crate::commit::{Commit, SignatureCheck};
 use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
+use crate::record_path::RecordPath;
 
 /// Multicodec dag-cbor.
 const DAG_CBOR: u64 = 0x71;
@@ -45,13 +45,13 @@ pub struct VerifiedRepo {
 }
 
 /// The records of a verified repository, in key order, packed: all paths in
-/// one string and, per record, where its path ends and which block holds it
+/// one buffer and, per record, where its path ends and which block holds it
 /// (the CID is read back from the CAR). Eight bytes a record plus its path,
-/// instead of an owned `String` and a `Cid` (about 120 bytes) each.
+/// instead of a [`RecordPath`] and a `Cid` (about 150 bytes) each.
 #[derive(Debug, Clone, Default)]
 struct RecordTable {
-    /// ASCII: the node decoder accepts only MST key bytes.
-    paths: String,
+    /// Valid paths only: the node decoder accepts only valid MST keys.
+    paths: Vec<u8>,
     entries: Vec<RecordEntry>,
 }
 
@@ -82,25 +82,28 @@ impl VerifiedRepo {
         self.records.entries.len()
     }
 
-    /// Every record's path (`collection/rkey`) and CID, in key order.
-    pub fn records(&self) -> impl ExactSizeIterator<Item = (&str, Cid)> + DoubleEndedIterator + '_ {
+    /// Every record's path and CID, in key order.
+    pub fn records(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (RecordPath, Cid)> + DoubleEndedIterator + '_ {
         (0..self.records.entries.len()).map(|i| {
             let (path, block) = self.record_at(i);
-            (path, self.block(block).0)
+            (RecordPath::from_checked(path), self.block(block).0)
         })
     }
 
-    /// The CID and bytes of the record at `path` (`collection/rkey`), found
-    /// by binary search.
-    pub fn get(&self, path: &str) -> Option<(Cid, Bytes)> {
+    /// The CID and bytes of the record at `path`, found by binary search.
+    pub fn get(&self, path: &RecordPath) -> Option<(Cid, Bytes)> {
+        let path = path.as_bytes();
         let n = self.records.entries.len();
         let i = partition(n, |i| self.record_at(i).0 < path);
         let (found, block) = (i < n).then(|| self.record_at(i))?;
         (found == path).then(|| self.block(block))
     }
 
-    /// The path and block of the `i`-th record.
-    fn record_at(&self, i: usize) -> (&str, Block) {
+    /// The path (checked by the node decoder) and block of the `i`-th
+    /// record.
+    fn record_at(&self, i: usize) -> (&[u8], Block) {
         let t = &self.records;
         let start = match i.checked_sub(1) {
             Some(p) => t.entries[p].path_end,
@@ -284,11 +287,6 @@ fn verify(
         nodes,
         ..
     } = walk;
-    // One check for all paths rather than one per record.
-    let paths = String::from_utf8(paths).map_err(|_| MstError::Structure {
-        cid: Box::new(commit.data),
-        reason: "an entry key is not UTF-8",
-    })?;
     let records = RecordTable { paths, entries };
     Ok(VerifiedRepo {
         commit_cid: root,
@@ -330,7 +328,7 @@ impl Target<'_> {
 
 struct Walk<'a> {
     blocks: Blocks<'a>,
-    /// Paths, as [`RecordTable::paths`] before its one UTF-8 check.
+    /// Paths, as [`RecordTable::paths`].
     paths: Vec<u8>,
     records: Vec<RecordEntry>,
     nodes: usize,
@@ -401,14 +399,14 @@ impl<'a> Walk<'a> {
                 .value
                 .sha256(bytes)
                 .and_then(|(codec, digest)| self.blocks.get(codec, digest));
-            let path = || String::from_utf8_lossy(key).into_owned();
+            let path = || RecordPath::from_checked(key);
             let (block, record) = record.ok_or_else(|| RepoError::MissingRecord {
                 path: path(),
                 cid: Box::new(e.value.cid(bytes)),
             })?;
             cbor::validate_record(record, &Limits::RECORD).map_err(|error| {
                 RepoError::InvalidRecord {
-                    path: path(),
+                    path: Some(path()),
                     error,
                 }
             })?;

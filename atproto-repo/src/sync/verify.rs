@@ -128,7 +128,7 @@ fn verify(
     let mut seen = BTreeSet::new();
     for op in ops {
         check_op_shape(op)?;
-        if !seen.insert(op.path.as_str()) {
+        if !seen.insert(&op.path) {
             return Err(ProofError::DuplicatePath {
                 path: op.path.clone(),
             });

@@ -17,11 +17,12 @@ use atproto_repo::sync::{
     Op, OpAction, ProofError, proof_nodes, verify_commit_proof, verify_commit_proof_unsigned,
     write_car_slice,
 };
-use atproto_repo::{BlockStore, MemoryBlockStore, Mst};
+use atproto_repo::{BlockStore, MemoryBlockStore, Mst, RecordPath};
 use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::interop::json;
+use super::mst::p;
 
 fn key() -> Keypair {
     Keypair::from_private_bytes(Curve::K256, &[7; 32]).unwrap()
@@ -61,10 +62,11 @@ fn commit_proof_fixtures_through_the_pipeline() {
                 .map(|v| v.as_str().unwrap().to_owned())
                 .collect()
         };
+        let paths = |f: &str| -> Vec<RecordPath> { strs(f).iter().map(|k| p(k)).collect() };
         // Fixture keys are not NSID paths, so the tree is driven directly;
         // the store holds the "before" tree and the new tree is loaded lazily.
         let mut mst = Mst::new();
-        for key in strs("keys") {
+        for key in paths("keys") {
             mst.insert(&key, leaf).unwrap();
         }
         let before = mst.root_cid().unwrap();
@@ -77,11 +79,11 @@ fn commit_proof_fixtures_through_the_pipeline() {
         mst.write_blocks(&mut store).unwrap();
         let mut mst = Mst::load(store, before).unwrap();
         let mut ops = Vec::new();
-        for a in strs("adds") {
+        for a in paths("adds") {
             assert_eq!(mst.insert(&a, leaf).unwrap(), None);
             ops.push(Op::create(a, leaf));
         }
-        for d in strs("dels") {
+        for d in paths("dels") {
             assert_eq!(mst.remove(&d).unwrap(), Some(leaf));
             ops.push(Op::delete(d, leaf));
         }
@@ -150,13 +152,13 @@ fn coll() -> Nsid {
 
 /// The nodes on the search path of `key` in the tree at `root` (root down
 /// to the node that holds it or where it would go).
-fn search_path(store: &MemoryBlockStore, root: Cid, key: &str, out: &mut BTreeSet<Cid>) {
+fn search_path(store: &MemoryBlockStore, root: Cid, key: &RecordPath, out: &mut BTreeSet<Cid>) {
     let mut at = Some(root);
     while let Some(c) = at {
         out.insert(c);
         let node = NodeData::decode(&store.get(&c).unwrap().unwrap()).unwrap();
-        let i = node.entries.partition_point(|e| e.key.as_str() < key);
-        if node.entries.get(i).is_some_and(|e| e.key == key) {
+        let i = node.entries.partition_point(|e| e.key < *key);
+        if node.entries.get(i).is_some_and(|e| e.key == *key) {
             return;
         }
         at = if i == 0 {
@@ -220,7 +222,7 @@ proptest! {
                     variants.push(Op { action, ..op.clone() });
                 }
             }
-            variants.push(Op { path: format!("{}x", op.path), ..op.clone() });
+            variants.push(Op { path: p(&format!("{}x", op.path)), ..op.clone() });
             variants.push(Op { cid: Some(other), ..op.clone() });
             variants.push(Op { cid: None, ..op.clone() });
             variants.push(Op { prev: Some(other), ..op.clone() });
@@ -238,7 +240,7 @@ proptest! {
         }
         let mut dup = data.ops.clone();
         dup.push(data.ops[0].clone());
-        assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &dup, &prev, &did()), Err(ProofError::DuplicatePath { .. })));
+        assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &dup, &prev, &did()), Err(ProofError::DuplicatePath { path }) if path == data.ops[0].path));
         assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &data.ops, &data.data, &did()), Err(ProofError::RootMismatch { .. })));
         let wrong: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
         assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &data.ops, &prev, &wrong), Err(ProofError::WrongDid { .. })));

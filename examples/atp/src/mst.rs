@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use atproto_core::Cid;
+use atproto_repo::RecordPath;
 use atproto_repo::mst::Mst;
 
 use crate::{CmdError, CmdResult};
@@ -39,7 +40,10 @@ pub fn run(cmd: Command) -> CmdResult {
         let cid: Cid = cid
             .parse()
             .map_err(|e| CmdError::No(format!("line {}: invalid CID {cid:?}: {e}", n + 1)))?;
-        mst.insert(key, cid)
+        let key: RecordPath = key
+            .parse()
+            .map_err(|e| CmdError::No(format!("line {}: {e}", n + 1)))?;
+        mst.insert(&key, cid)
             .map_err(|e| CmdError::No(format!("line {}: {e}", n + 1)))?;
     }
     let root = mst.root_cid().map_err(|e| CmdError::No(e.to_string()))?;

@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use atproto_core::crypto::Curve;
 use atproto_core::data::{cbor, json};
 use atproto_core::syntax::{Did, Nsid, RecordKey};
-use atproto_repo::MemoryBlockStore;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
+use atproto_repo::{MemoryBlockStore, RecordPath};
 use bytes::Bytes;
 
 use crate::{CmdError, CmdResult};
@@ -86,6 +86,7 @@ pub fn run(cmd: Command) -> CmdResult {
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { file, path } => {
+            let path: RecordPath = path.parse().map_err(|e| CmdError::No(format!("{e}")))?;
             let repo = load(&file)?;
             let (_, block) = repo
                 .get_path(&path)
