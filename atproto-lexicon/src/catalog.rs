@@ -15,7 +15,7 @@ use crate::validator::{DefValidator, EndpointKind, EndpointValidator, RecordVali
 /// Lexicon documents, checked, with references resolved and schemas compiled.
 ///
 /// Build one with [`Catalog::builder`] (or [`Catalog::from_strs`], or
-/// [`Catalog::from_dir`] with the `std` feature), then ask it for validator
+/// `Catalog::from_dir` with the `std` feature), then ask it for validator
 /// handles: [`Catalog::record`], [`Catalog::def`], [`Catalog::query`],
 /// [`Catalog::procedure`], [`Catalog::subscription`]. A handle is a `Copy`
 /// pair of `&Catalog` and an index; get it once and validate any number of

@@ -3,7 +3,7 @@
 //! `bundled` feature), so that records and XRPC bodies can be validated with
 //! no files on disk.
 //!
-//! [`catalog`] (with `std`) compiles them once, on first use, and hands out
+//! `catalog()` (with `std`) compiles them once, on first use, and hands out
 //! the same `&'static` [`Catalog`] to every caller and thread:
 //!
 //! ```
@@ -67,7 +67,7 @@ pub fn documents() -> &'static [BundledDocument] {
 }
 
 /// Parses, checks and compiles every bundled document into a new catalog.
-/// With `std`, [`catalog`] does this once and keeps the result.
+/// With `std`, `catalog()` does this once and keeps the result.
 ///
 /// # Errors
 /// None in practice: the crate's tests compile the bundled documents. A

@@ -4,8 +4,22 @@
 
 use atproto_core::Value;
 use atproto_core::data::json;
+#[cfg(not(feature = "std"))]
+use atproto_lexicon::Catalog;
+#[cfg(feature = "std")]
+use atproto_lexicon::bundled::catalog;
 use atproto_lexicon::bundled::{self, NAMESPACES};
-use atproto_lexicon::{LexiconDoc, ValidationErrorKind as K, json_files};
+#[cfg(feature = "std")]
+use atproto_lexicon::json_files;
+use atproto_lexicon::{LexiconDoc, ValidationErrorKind as K};
+
+/// Without `std` there is no `bundled::catalog()`: the tests share one
+/// catalog from `bundled::build()` instead.
+#[cfg(not(feature = "std"))]
+fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| bundled::build().unwrap())
+}
 
 /// The namespace a document path (`app/bsky/feed/post.json`) is in, if bundled.
 fn bundled_namespace(path: &str) -> Option<&'static str> {
@@ -40,7 +54,7 @@ fn every_bundled_document_compiles() {
     }
     let built = bundled::build().unwrap();
     assert_eq!(built.docs().len(), docs.len());
-    let c = bundled::catalog();
+    let c = catalog();
     assert_eq!(c.docs().len(), docs.len());
     assert_eq!(c.node_count(), built.node_count());
     assert!(c.query("app.bsky.feed.getTimeline").is_ok());
@@ -52,6 +66,7 @@ fn every_bundled_document_compiles() {
 }
 
 /// Compiled once: every call, from any thread, gets the same catalog.
+#[cfg(feature = "std")]
 #[test]
 fn catalog_is_built_once_and_shared() {
     let first: *const _ = bundled::catalog();
@@ -63,6 +78,7 @@ fn catalog_is_built_once_and_shared() {
     assert!(std::ptr::eq(first, bundled::catalog()));
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn bundled_documents_equal_the_vendored_folder() {
     let dir = crate::interop::lexicons_dir();
@@ -107,9 +123,9 @@ fn records_validate_through_the_bundled_catalog() {
         "app.bsky.graph.follow",
         "app.bsky.actor.profile",
     ] {
-        crate::records::run_with(bundled::catalog(), nsid);
+        crate::records::run_with(catalog(), nsid);
     }
-    let c = bundled::catalog();
+    let c = catalog();
     let like = json::record_from_str(
         r#"{"$type": "app.bsky.feed.like", "createdAt": "2024-11-05T18:31:59.123Z",
             "subject": {"uri": "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/app.bsky.feed.post/3k43tv4rft22g",
@@ -127,7 +143,7 @@ fn records_validate_through_the_bundled_catalog() {
 
 #[test]
 fn xrpc_params_and_bodies_through_the_bundled_catalog() {
-    let c = bundled::catalog();
+    let c = catalog();
     // A query's parameters: coerced from strings, defaults filled in.
     let q = c.query("app.bsky.feed.getAuthorFeed").unwrap();
     let params = q

@@ -299,6 +299,7 @@ fn lookups_check_the_kind() {
     assert!(c.def("com.example.search").is_err());
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn subscription_messages() {
     let mut b = Catalog::builder();

@@ -39,6 +39,7 @@ fn catalog_documents_parse_and_check() {
     println!("lexicon/catalog: {} documents", CATALOG_FILES.len());
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn catalog_documents_resolve_with_upstream() {
     // procedure.json refers to app.bsky.actor.defs#preferences, so it

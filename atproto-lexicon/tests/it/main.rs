@@ -6,22 +6,29 @@
 #[cfg(feature = "bundled")]
 mod bundled;
 mod endpoints;
+#[cfg(feature = "std")]
 mod files;
 mod fixtures;
 #[path = "../../../atproto-core/tests/it/interop.rs"]
 mod interop;
 mod properties;
+#[cfg(any(feature = "std", feature = "bundled"))]
 mod records;
+#[cfg(feature = "std")]
 mod reuse;
 mod schema_rules;
+#[cfg(feature = "std")]
 mod upstream;
 mod validation;
 
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
+#[cfg(feature = "std")]
 use atproto_lexicon::Catalog;
 
 /// One catalog of every upstream lexicon, built once for the whole binary.
+#[cfg(feature = "std")]
 pub fn upstream_catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {

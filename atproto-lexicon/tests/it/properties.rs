@@ -56,6 +56,7 @@ fn value() -> impl Strategy<Value = Value> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
+    #[cfg(feature = "std")]
     #[test]
     fn validation_never_panics(v in value()) {
         let c = crate::upstream_catalog();

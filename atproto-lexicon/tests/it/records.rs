@@ -11,6 +11,7 @@
 use atproto_core::data::json;
 use atproto_lexicon::Catalog;
 
+#[cfg(feature = "std")]
 fn run(nsid: &str) {
     run_with(crate::upstream_catalog(), nsid);
 }
@@ -63,26 +64,31 @@ pub fn run_with(catalog: &Catalog, nsid: &str) {
     println!("{nsid}: {} valid, {} invalid", valid.len(), invalid.len());
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn feed_post() {
     run("app.bsky.feed.post");
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn actor_profile() {
     run("app.bsky.actor.profile");
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn graph_follow() {
     run("app.bsky.graph.follow");
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn feed_like() {
     run("app.bsky.feed.like");
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn error_display_names_path_and_reason() {
     let v = crate::upstream_catalog()

@@ -403,6 +403,7 @@ fn self_reference_is_bounded_by_data_depth() {
     atproto_lexicon::DefValidator::validate_and_apply_defaults(&node, &mut deep).unwrap_err();
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn validators_are_compiled_once_and_shared() {
     fn assert_send_sync<T: Send + Sync>() {}

@@ -9,7 +9,8 @@
 //! - [`CarReader`] reads a CAR held in memory ([`Bytes`](bytes::Bytes)):
 //!   blocks come out as slices of the input, nothing is copied, and every
 //!   byte is hashed once.
-//! - [`CarStreamReader`] (feature `std`) reads from any [`std::io::Read`].
+//! - `CarStreamReader` (feature `std`) reads from any
+//!   [`std::io::Read`](https://doc.rust-lang.org/std/io/trait.Read.html).
 //! - `AsyncCarReader` (feature `async`) reads from a
 //!   [`futures_io::AsyncRead`](https://docs.rs/futures-io) (tokio users:
 //!   `tokio_util::compat`). `futures-io` was chosen over tokio to keep the
@@ -36,7 +37,7 @@
 //! # Writing
 //!
 //! [`CarWriter`] writes the header and sections to a `Vec<u8>` or (feature
-//! `std`) any [`std::io::Write`], in the order the caller gives.
+//! `std`) any [`std::io::Write`](https://doc.rust-lang.org/std/io/trait.Write.html), in the order the caller gives.
 //!
 //! ```
 //! use atproto_core::data::dag_cbor_cid;

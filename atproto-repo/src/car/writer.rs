@@ -12,10 +12,11 @@ use super::section::{cid_bytes, encode_header, write_varint};
 
 /// Where a [`CarWriter`] puts its bytes.
 ///
-/// Implemented for every [`std::io::Write`] with the `std` feature
-/// (including `Vec<u8>`), and for `Vec<u8>` without it. Unbuffered sinks
-/// (a `File`, a socket) should be wrapped in a `BufWriter`: the writer makes
-/// two small writes per block.
+/// Implemented for every
+/// [`std::io::Write`](https://doc.rust-lang.org/std/io/trait.Write.html)
+/// with the `std` feature (including `Vec<u8>`), and for `Vec<u8>` without
+/// it. Unbuffered sinks (a `File`, a socket) should be wrapped in a
+/// `BufWriter`: the writer makes two small writes per block.
 pub trait CarWrite {
     /// Writes all of `bytes`.
     ///

@@ -3,7 +3,8 @@
 //! [`Repo`] ties an [`Mst`] (paths `<collection>/<rkey>` → record CIDs), the
 //! record blocks and the current signed [`Commit`] together in one
 //! [`BlockStore`]. A batch of [`RecordWrite`]s becomes one new commit in one
-//! pass ([`Repo::apply_writes`]): the records are encoded (or validated)
+//! pass ([`Repo::apply_writes_at`], or `Repo::apply_writes` with the system
+//! clock and `std`): the records are encoded (or validated)
 //! once, only the touched MST nodes are re-hashed, and the returned
 //! [`CommitData`] holds every new block, the firehose ops and the sync v1.1
 //! proof blocks, so the `#commit` event is built without re-encoding.
@@ -210,12 +211,10 @@ struct Prepared {
 }
 
 impl<S: BlockStore> Repo<S> {
-    /// Creates a repository for `did` holding `writes` (creates only make
-    /// sense here), signs its first commit with `keypair`, and persists every
-    /// block into `store`. The rev comes from the system clock.
+    /// As [`Repo::create_at`], with the rev from the system clock.
     ///
     /// # Errors
-    /// As [`Repo::apply_writes`].
+    /// As [`Repo::apply_writes_at`].
     #[cfg(feature = "std")]
     pub fn create(
         store: S,
@@ -226,11 +225,14 @@ impl<S: BlockStore> Repo<S> {
         Self::create_at(store, did, keypair, writes, Tid::now().timestamp_micros())
     }
 
-    /// As [`Repo::create`], with the clock given (microseconds since the
-    /// Unix epoch) for `no_std` and tests.
+    /// Creates a repository for `did` holding `writes` (creates only make
+    /// sense here), signs its first commit with `keypair`, and persists every
+    /// block into `store`. The rev is the TID of `now_micros` (microseconds
+    /// since the Unix epoch); `Repo::create` (with `std`) reads the system
+    /// clock instead.
     ///
     /// # Errors
-    /// As [`Repo::apply_writes`].
+    /// As [`Repo::apply_writes_at`].
     pub fn create_at(
         store: S,
         did: Did,
@@ -265,14 +267,10 @@ impl<S: BlockStore> Repo<S> {
         })
     }
 
-    /// Applies `writes` as one new signed commit (rev from the system clock).
+    /// As [`Repo::apply_writes_at`], with the rev from the system clock.
     ///
     /// # Errors
-    /// [`RepoError::RecordExists`] (create on a taken path),
-    /// [`RepoError::RecordNotFound`] (update/delete of a free path),
-    /// [`RepoError::DuplicatePath`], [`RepoError::InvalidRecord`], an MST
-    /// node that cannot be loaded ([`RepoError::Mst`]), or a store failure.
-    /// The repository is unchanged after any error.
+    /// As [`Repo::apply_writes_at`].
     #[cfg(feature = "std")]
     pub fn apply_writes(
         &mut self,
@@ -283,12 +281,17 @@ impl<S: BlockStore> Repo<S> {
         self.apply_writes_at(writes, keypair, now)
     }
 
-    /// As [`Repo::apply_writes`], with the clock given (microseconds since
-    /// the Unix epoch). The rev is the TID of `now_micros`, or the previous
-    /// rev + 1 if that is not greater.
+    /// Applies `writes` as one new signed commit. The rev is the TID of
+    /// `now_micros` (microseconds since the Unix epoch), or the previous
+    /// rev + 1 if that is not greater; `Repo::apply_writes` (with `std`)
+    /// reads the system clock instead.
     ///
     /// # Errors
-    /// As [`Repo::apply_writes`].
+    /// [`RepoError::RecordExists`] (create on a taken path),
+    /// [`RepoError::RecordNotFound`] (update/delete of a free path),
+    /// [`RepoError::DuplicatePath`], [`RepoError::InvalidRecord`], an MST
+    /// node that cannot be loaded ([`RepoError::Mst`]), or a store failure.
+    /// The repository is unchanged after any error.
     pub fn apply_writes_at(
         &mut self,
         writes: &[RecordWrite],

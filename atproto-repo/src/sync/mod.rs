@@ -13,7 +13,8 @@
 //! the signature, for commits whose origin is already trusted; the result
 //! says which one ran ([`VerifiedCommit::signature`]).
 //!
-//! Producing: [`Repo::apply_writes`](crate::repo::Repo::apply_writes) returns
+//! Producing: [`Repo::apply_writes_at`](crate::repo::Repo::apply_writes_at)
+//! (and `Repo::apply_writes`, with `std`) returns
 //! a [`CommitData`](crate::repo::CommitData) whose
 //! [`car_slice`](crate::repo::CommitData::car_slice) is the `blocks` field;
 //! [`proof_nodes`] and [`write_car_slice`] are the lower-level steps for

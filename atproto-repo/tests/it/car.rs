@@ -5,8 +5,10 @@
 use atproto_core::Cid;
 use atproto_core::cid::multihash::Multihash;
 use atproto_core::data::{Value, cbor, dag_cbor_cid, raw_cid};
+#[cfg(feature = "std")]
+use atproto_repo::car::CarStreamReader;
 use atproto_repo::car::{
-    CarError, CarErrorKind, CarLimits, CarReader, CarStreamReader, CarWriter, HeaderError, load_car,
+    CarError, CarErrorKind, CarLimits, CarReader, CarWriter, HeaderError, load_car,
 };
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -29,6 +31,7 @@ fn what(e: &CarError) -> (u64, CarErrorKind) {
 }
 
 /// An [`Outcome`] in a comparable form.
+#[cfg(feature = "std")]
 fn summary(o: &Outcome) -> Result<&Read, (u64, CarErrorKind)> {
     o.as_ref().map_err(what)
 }
@@ -93,11 +96,13 @@ fn read_slice_with(car: &[u8], limits: CarLimits) -> Outcome {
 }
 
 /// A reader that hands out at most `step` bytes per call.
+#[cfg(feature = "std")]
 struct Trickle<'a> {
     data: &'a [u8],
     step: usize,
 }
 
+#[cfg(feature = "std")]
 impl std::io::Read for Trickle<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.step.min(buf.len()).min(self.data.len());
@@ -107,6 +112,7 @@ impl std::io::Read for Trickle<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 fn read_stream_with(car: &[u8], step: usize, limits: CarLimits) -> Outcome {
     let mut r = CarStreamReader::with_limits(Trickle { data: car, step }, limits)?;
     let roots = r.roots().to_vec();
@@ -118,6 +124,7 @@ fn read_stream_with(car: &[u8], step: usize, limits: CarLimits) -> Outcome {
     Ok((roots, blocks))
 }
 
+#[cfg(feature = "std")]
 fn read_stream(car: &[u8], step: usize) -> Outcome {
     read_stream_with(car, step, CarLimits::DEFAULT)
 }
@@ -125,6 +132,7 @@ fn read_stream(car: &[u8], step: usize) -> Outcome {
 /// Every reader, on every input, gives the same answer.
 fn read_all_ways(car: &[u8]) -> Outcome {
     let slice = read_slice(car);
+    #[cfg(feature = "std")]
     for step in [1, 7, 1 << 20] {
         assert_eq!(
             summary(&read_stream(car, step)),
@@ -357,10 +365,13 @@ fn reader_is_fused_after_an_error() {
     assert!(r.next().unwrap().is_err());
     assert!(r.next().is_none());
     assert!(matches!(r.next_block(), Ok(None)));
-    let mut s = CarStreamReader::new(&car[..]).unwrap();
-    assert!(s.next().unwrap().is_ok());
-    assert!(s.next().unwrap().is_err());
-    assert!(s.next().is_none());
+    #[cfg(feature = "std")]
+    {
+        let mut s = CarStreamReader::new(&car[..]).unwrap();
+        assert!(s.next().unwrap().is_ok());
+        assert!(s.next().unwrap().is_err());
+        assert!(s.next().is_none());
+    }
 }
 
 #[test]
@@ -388,8 +399,11 @@ fn huge_length_prefix_fails_fast() {
     let err = read_slice_with(&car, limits).unwrap_err();
     assert_eq!(err.kind(), &CarErrorKind::Truncated);
     assert_eq!(err.offset(), head.len() as u64);
-    let err = read_stream_with(&car, 1 << 20, limits).unwrap_err();
-    assert_eq!(err.kind(), &CarErrorKind::Truncated);
+    #[cfg(feature = "std")]
+    {
+        let err = read_stream_with(&car, 1 << 20, limits).unwrap_err();
+        assert_eq!(err.kind(), &CarErrorKind::Truncated);
+    }
     // A huge header length.
     let mut car = varint(u64::MAX >> 1);
     car.push(0xa2);
@@ -611,6 +625,7 @@ fn limits() {
     let err = read_slice_with(&car, few).unwrap_err();
     assert_eq!(err.kind(), &CarErrorKind::TooManyBlocks);
     assert_eq!(err.offset(), starts[2] as u64);
+    #[cfg(feature = "std")]
     assert_eq!(
         read_stream_with(&car, 3, few).unwrap_err().kind(),
         &CarErrorKind::TooManyBlocks
@@ -624,14 +639,18 @@ fn limits() {
         read_slice_with(&car, small_total).unwrap_err().kind(),
         &CarErrorKind::TotalTooLarge
     );
-    let err = read_stream_with(&car, 5, small_total).unwrap_err();
-    assert_eq!(err.kind(), &CarErrorKind::TotalTooLarge);
-    assert_eq!(err.offset(), starts[2] as u64);
+    #[cfg(feature = "std")]
+    {
+        let err = read_stream_with(&car, 5, small_total).unwrap_err();
+        assert_eq!(err.kind(), &CarErrorKind::TotalTooLarge);
+        assert_eq!(err.offset(), starts[2] as u64);
+    }
     let exact = CarLimits {
         max_total_size: car.len() as u64,
         ..CarLimits::DEFAULT
     };
     assert!(read_slice_with(&car, exact).is_ok());
+    #[cfg(feature = "std")]
     assert!(read_stream_with(&car, 5, exact).is_ok());
 
     // Block size: a block one byte over is refused, exactly at the limit is fine.
@@ -643,11 +662,13 @@ fn limits() {
         ..CarLimits::DEFAULT
     };
     assert!(read_slice_with(&car, at(1000)).is_ok());
+    #[cfg(feature = "std")]
     assert!(read_stream_with(&car, 64, at(1000)).is_ok());
     assert_eq!(
         read_slice_with(&car, at(999)).unwrap_err().kind(),
         &CarErrorKind::BlockTooLarge { len: 1036 }
     );
+    #[cfg(feature = "std")]
     assert_eq!(
         read_stream_with(&car, 64, at(999)).unwrap_err().kind(),
         &CarErrorKind::BlockTooLarge { len: 1036 }
@@ -669,6 +690,7 @@ fn limits() {
     assert_eq!(CarLimits::FIREHOSE.max_total_size, 2_000_000);
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn stream_io_errors() {
     #[derive(Debug)]
@@ -706,6 +728,7 @@ fn stream_io_errors() {
 /// `err` failed on an I/O error with `message`, kept as the
 /// `std::io::Error` itself: as its source, through `io_error`, and in its
 /// one-line message.
+#[cfg(feature = "std")]
 fn assert_io_cause(err: &CarError, message: &str) {
     let source = std::error::Error::source(err).expect("an I/O error has a source");
     let io = source
@@ -720,6 +743,7 @@ fn assert_io_cause(err: &CarError, message: &str) {
     );
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn writer_io_errors_keep_the_sink_error() {
     /// Takes this many more bytes, then fails.
@@ -761,6 +785,7 @@ fn writer_refuses_no_roots() {
     assert_eq!(err.kind(), &CarErrorKind::BadHeader(HeaderError::NoRoots));
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn writer_to_io_write() {
     let blocks = random_blocks(11, 10, 50);
@@ -790,9 +815,8 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let slice = read_slice(&data);
-        let stream = read_stream(&data, 3);
-        prop_assert_eq!(summary(&slice), summary(&stream));
+        // Any answer will do, as long as every reader gives it.
+        let _ = read_all_ways(&data);
     }
 
     #[test]
@@ -801,10 +825,7 @@ proptest! {
         cut in any::<usize>(),
     ) {
         let (car, _, _) = small_car();
-        let bad = mutate(&car, &edits, cut);
-        let slice = read_slice(&bad);
-        let stream = read_stream(&bad, 5);
-        prop_assert_eq!(summary(&slice), summary(&stream));
+        let _ = read_all_ways(&mutate(&car, &edits, cut));
     }
 
     #[test]
