@@ -17,7 +17,6 @@ mod hash;
 pub mod mst;
 pub mod repo;
 pub mod sync;
-pub mod workload;
 
 pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
 #[cfg(feature = "async")]

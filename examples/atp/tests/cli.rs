@@ -240,6 +240,53 @@ fn bench_mst_prints_the_workload_root() {
     }
 }
 
+#[test]
+fn bench_mst_write_gives_back_the_tree_root() {
+    let build = atp(&["bench", "mst", "--n", "2000", "--runs", "1"], b"");
+    assert!(build.status.success());
+    let text = stdout(&build);
+    let root = text
+        .lines()
+        .find_map(|l| l.strip_prefix("root: "))
+        .expect("a root line");
+    for keys in ["S", "R"] {
+        let out = atp(
+            &[
+                "bench",
+                "mst-write",
+                "--n",
+                "2000",
+                "--keys",
+                keys,
+                "--writes",
+                "50",
+            ],
+            b"",
+        );
+        assert!(out.status.success());
+        let text = stdout(&out);
+        assert!(
+            text.starts_with(&format!("tree: S(2000)\nkeys: {keys}\nwrites: 50\n")),
+            "{text}"
+        );
+        for field in [
+            "insert_us_median:",
+            "insert_us_p99:",
+            "remove_us_median:",
+            "remove_us_p99:",
+        ] {
+            assert!(text.contains(field), "missing {field} in {text}");
+        }
+        assert!(text.contains(&format!("root: {root}")), "{text}");
+    }
+    let bad = atp(&["bench", "mst-write", "--keys", "X"], b"");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown workload is a usage error"
+    );
+}
+
 /// The repository pipeline: create → verify (with and without the right key) → ls → get.
 #[test]
 fn repo_create_verify_ls_get() {

@@ -1,6 +1,7 @@
 //! The deterministic benchmark workloads of the shared `BENCH-WORKLOADS.md`,
-//! so that figures from this crate, its benches, the `atp bench` command and
-//! other implementations all measure the very same keys and values.
+//! so that figures from the benches, the `atp bench` command, the timing
+//! examples and other implementations all measure the very same keys and
+//! values.
 //!
 //! | workload | key `i` | value of key `i` |
 //! |---|---|---|
@@ -8,16 +9,13 @@
 //! | [`Workload::Random`] R(N) | `com.example.record/` + hex of the first 8 bytes of SHA-256(decimal `i`) | CID of [`record`]`("rec {i}")` |
 //!
 //! ```
-//! use atproto_repo::workload::{Workload, tid};
+//! use atproto_workloads::{Workload, tid};
 //! assert_eq!(Workload::Sequential.key(0), format!("app.bsky.feed.post/{}", tid(0)));
 //! let entries = Workload::Random.entries(3);
 //! assert_eq!(entries.len(), 3);
 //! ```
 
-use alloc::collections::BTreeMap;
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+use std::collections::BTreeMap;
 
 use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::{Value, cbor, dag_cbor_cid};
@@ -112,7 +110,7 @@ impl Workload {
     }
 }
 
-impl core::str::FromStr for Workload {
+impl std::str::FromStr for Workload {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
