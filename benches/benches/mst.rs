@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use atproto_benches::{Expect, check_peer, require_same};
 use atproto_core::Cid;
-use atproto_workloads::Workload;
 use atproto_workloads::mst::{build, fresh_entries, insert_root, remove_root};
 use atproto_workloads::timing::time;
+use atproto_workloads::{Key, Workload};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
@@ -47,17 +47,17 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-fn ours(entries: &[(String, Cid)]) -> Cid {
+fn ours(entries: &[(Key, Cid)]) -> Cid {
     build(entries).expect("build").1
 }
 
 type AtriumTree = atrium_repo::mst::Tree<atrium_repo::blockstore::MemoryBlockStore>;
 
-async fn atrium(entries: &[(String, Cid)]) -> (AtriumTree, Cid) {
+async fn atrium(entries: &[(Key, Cid)]) -> (AtriumTree, Cid) {
     let store = atrium_repo::blockstore::MemoryBlockStore::new();
     let mut tree = atrium_repo::mst::Tree::create(store).await.expect("create");
     for (k, v) in entries {
-        tree.add(k, *v).await.expect("add");
+        tree.add(k.as_str(), *v).await.expect("add");
     }
     let root = tree.root();
     (tree, root)
@@ -69,12 +69,12 @@ fn rsky_storage() -> Arc<tokio::sync::RwLock<dyn rsky_repo::storage::types::Repo
     ))
 }
 
-async fn rsky(entries: &[(String, Cid)]) -> (rsky_repo::mst::MST, Cid) {
+async fn rsky(entries: &[(Key, Cid)]) -> (rsky_repo::mst::MST, Cid) {
     let mut mst = rsky_repo::mst::MST::create(rsky_storage(), None, None)
         .await
         .expect("create");
     for (k, v) in entries {
-        mst = mst.add(k, *v, None).await.expect("add");
+        mst = mst.add(k.as_str(), *v, None).await.expect("add");
     }
     let root = mst.get_pointer().await.expect("root");
     (mst, root)
@@ -127,10 +127,10 @@ fn build_trees(c: &mut Criterion) {
 fn timed_writes<S, T>(
     iters: u64,
     next: &mut usize,
-    extra: &[(String, Cid)],
+    extra: &[(Key, Cid)],
     state: &mut S,
-    mut write: impl FnMut(&mut S, &String, Cid) -> T,
-    mut undo: impl FnMut(&mut S, &String, T),
+    mut write: impl FnMut(&mut S, &Key, Cid) -> T,
+    mut undo: impl FnMut(&mut S, &Key, T),
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
@@ -160,14 +160,16 @@ fn single_writes(c: &mut Criterion) {
     let back = format!("S({n}) + {first_key}, removed again: root");
 
     let (mut tree, _) = rt.block_on(atrium(&base));
-    rt.block_on(tree.add(first_key, *first_cid)).expect("add");
+    rt.block_on(tree.add(first_key.as_str(), *first_cid))
+        .expect("add");
     require_same(&what, ATRIUM, &inserted, &tree.root());
-    rt.block_on(tree.delete(first_key)).expect("delete");
+    rt.block_on(tree.delete(first_key.as_str()))
+        .expect("delete");
     require_same(&back, ATRIUM, &base_root, &tree.root());
 
     let (mut rsky_mst, _) = rt.block_on(rsky(&base));
     let mut added = rt
-        .block_on(rsky_mst.add(first_key, *first_cid, None))
+        .block_on(rsky_mst.add(first_key.as_str(), *first_cid, None))
         .expect("add");
     require_same(
         &what,
@@ -175,7 +177,10 @@ fn single_writes(c: &mut Criterion) {
         &inserted,
         &rt.block_on(added.get_pointer()).expect("root"),
     );
-    let mut rsky_mst = rt.block_on(added.delete(first_key)).expect("delete");
+    // rsky's `delete` takes a `&String`.
+    let mut rsky_mst = rt
+        .block_on(added.delete(&first_key.to_string()))
+        .expect("delete");
     require_same(
         &back,
         RSKY,
@@ -208,10 +213,10 @@ fn single_writes(c: &mut Criterion) {
                 &extra,
                 &mut tree,
                 |t, k, v| {
-                    rt.block_on(t.add(k, v)).expect("add");
+                    rt.block_on(t.add(k.as_str(), v)).expect("add");
                     black_box(t.root())
                 },
-                |t, k, _| rt.block_on(t.delete(k)).expect("delete"),
+                |t, k, _| rt.block_on(t.delete(k.as_str())).expect("delete"),
             )
         })
     });
@@ -224,11 +229,11 @@ fn single_writes(c: &mut Criterion) {
                 &extra,
                 &mut rsky_mst,
                 |m, k, v| {
-                    let added = rt.block_on(m.add(k, v, None)).expect("add");
+                    let added = rt.block_on(m.add(k.as_str(), v, None)).expect("add");
                     black_box(rt.block_on(added.get_pointer()).expect("root"));
                     added
                 },
-                |m, k, mut added| *m = rt.block_on(added.delete(k)).expect("delete"),
+                |m, k, mut added| *m = rt.block_on(added.delete(&k.to_string())).expect("delete"),
             )
         })
     });

@@ -32,7 +32,7 @@ use atproto_core::syntax::{Did, Nsid, RecordKey};
 use atproto_repo::{MemoryBlockStore, Op, RecordValue, RecordWrite, Repo, verify_car};
 use atproto_repo::{OpAction, verify_commit_proof};
 use atproto_workloads::timing::time;
-use atproto_workloads::{self as workload, Workload, tid};
+use atproto_workloads::{self as workload, Key, Workload, tid};
 use atrium_repo::blockstore::{AsyncBlockStoreRead, CarStore};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -208,7 +208,7 @@ struct AtriumPost<'a> {
 /// unexported commits carry an empty signature to keep the setup short.
 /// Also returns how many record CIDs differ from the workload's.
 async fn atrium_build(
-    entries: &[(String, Cid)],
+    entries: &[(Key, Cid)],
     key: &Keypair,
     rev: &str,
 ) -> (atrium_repo::Repository<AtriumStore>, u64) {
@@ -226,7 +226,7 @@ async fn atrium_build(
             type_: COLLECTION,
             created_at: workload::CREATED_AT,
         };
-        let (mut cb, cid) = repo.add_raw(path, post).await.expect("add_raw");
+        let (mut cb, cid) = repo.add_raw(path.as_str(), post).await.expect("add_raw");
         if cid != *expected {
             wrong_cids += 1;
         }

@@ -161,7 +161,7 @@ fn proof_case() -> &'static ProofCase {
         let key = bench_keypair().expect("bench key");
         let create = |i: u64| {
             let (path, _) = Workload::Sequential.entry(i);
-            let (collection, rkey) = path.split_once('/').expect("path");
+            let (collection, rkey) = path.as_str().split_once('/').expect("path");
             RecordWrite::Create {
                 collection: collection.parse().expect("nsid"),
                 rkey: rkey.parse().expect("rkey"),
@@ -181,7 +181,7 @@ fn proof_case() -> &'static ProofCase {
         let prev_data = repo.data_root();
         let mut batch: Vec<_> = (64..67).map(create).collect();
         let deleted = Workload::Sequential.key(3);
-        let (collection, rkey) = deleted.split_once('/').expect("path");
+        let (collection, rkey) = deleted.as_str().split_once('/').expect("path");
         let (collection, rkey) = (
             collection.parse().expect("nsid"),
             rkey.parse().expect("rkey"),

@@ -5,8 +5,8 @@
 //! times the same function under criterion. [`insert_root`] and
 //! [`remove_root`] are the single writes of scenario 2, timed by
 //! [`bench_writes`] (`atp bench mst-write`) and by the criterion bench.
-//! Workload keys reach [`Mst`] in two private functions only, `insert` and
-//! `remove`.
+//! Workload keys ([`Key`], the type [`Mst`] takes) reach the tree in two
+//! private functions only, `insert` and `remove`.
 //!
 //! ```
 //! use atproto_workloads::Workload;
@@ -24,7 +24,7 @@ use atproto_core::Cid;
 use atproto_repo::mst::Mst;
 
 use crate::timing::{Timings, ms, repeat, time, us};
-use crate::workload::Workload;
+use crate::workload::{Key, Workload};
 
 /// What the harness returns: its errors are the tree's own, or a broken
 /// expectation (a key already present, a root that does not come back),
@@ -32,7 +32,7 @@ use crate::workload::Workload;
 pub type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 /// Sets `key` to `cid` in `mst`; fails if `key` was already there.
-fn insert(mst: &mut Mst, key: &str, cid: Cid) -> BenchResult<()> {
+fn insert(mst: &mut Mst, key: &Key, cid: Cid) -> BenchResult<()> {
     match mst.insert(key, cid)? {
         None => Ok(()),
         Some(_) => Err(format!("workload key {key} inserted twice").into()),
@@ -40,7 +40,7 @@ fn insert(mst: &mut Mst, key: &str, cid: Cid) -> BenchResult<()> {
 }
 
 /// Removes `key` from `mst`; fails if it was not there.
-fn remove(mst: &mut Mst, key: &str) -> BenchResult<()> {
+fn remove(mst: &mut Mst, key: &Key) -> BenchResult<()> {
     match mst.remove(key)? {
         Some(_) => Ok(()),
         None => Err(format!("workload key {key} missing on remove").into()),
@@ -49,7 +49,7 @@ fn remove(mst: &mut Mst, key: &str) -> BenchResult<()> {
 
 /// Scenario 1: inserts `entries` in order into an empty tree, then computes
 /// the root CID.
-pub fn build(entries: &[(String, Cid)]) -> BenchResult<(Mst, Cid)> {
+pub fn build(entries: &[(Key, Cid)]) -> BenchResult<(Mst, Cid)> {
     let mut mst = Mst::new();
     for (key, cid) in entries {
         insert(&mut mst, key, *cid)?;
@@ -59,13 +59,13 @@ pub fn build(entries: &[(String, Cid)]) -> BenchResult<(Mst, Cid)> {
 }
 
 /// Scenario 2, one write: inserts the new `key` and recomputes the root.
-pub fn insert_root(mst: &mut Mst, key: &str, cid: Cid) -> BenchResult<Cid> {
+pub fn insert_root(mst: &mut Mst, key: &Key, cid: Cid) -> BenchResult<Cid> {
     insert(mst, key, cid)?;
     Ok(mst.root_cid()?)
 }
 
 /// Scenario 2, one delete: removes the present `key` and recomputes the root.
-pub fn remove_root(mst: &mut Mst, key: &str) -> BenchResult<Cid> {
+pub fn remove_root(mst: &mut Mst, key: &Key) -> BenchResult<Cid> {
     remove(mst, key)?;
     Ok(mst.root_cid()?)
 }
@@ -143,7 +143,7 @@ pub struct WriteReport {
 /// The `count` keys new to S(`n`) that [`bench_writes`] writes: S entries
 /// `n..n + count`, or R entries `0..count` (another collection, so none is
 /// in S).
-pub fn fresh_entries(n: u64, keys: Workload, count: u64) -> Vec<(String, Cid)> {
+pub fn fresh_entries(n: u64, keys: Workload, count: u64) -> Vec<(Key, Cid)> {
     match keys {
         Workload::Sequential => (n..n + count).map(|i| keys.entry(i)).collect(),
         Workload::Random => keys.entries(count),

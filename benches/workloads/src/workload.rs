@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use atproto_workloads::{Workload, tid};
-//! assert_eq!(Workload::Sequential.key(0), format!("app.bsky.feed.post/{}", tid(0)));
+//! assert_eq!(Workload::Sequential.key(0).as_str(), format!("app.bsky.feed.post/{}", tid(0)));
 //! let entries = Workload::Random.entries(3);
 //! assert_eq!(entries.len(), 3);
 //! ```
@@ -57,6 +57,11 @@ pub fn bench_keypair() -> Result<Keypair, CryptoError> {
     Keypair::from_private_bytes(Curve::K256, &Sha256::digest(BENCH_KEY_SEED.as_bytes()))
 }
 
+/// The MST key (`collection/rkey`) of a workload entry: the key type
+/// [`Mst`](atproto_repo::mst::Mst) takes, so that the harness inserts keys
+/// exactly as the workload made them. Read it as text with `as_str()`.
+pub type Key = String;
+
 /// One of the two key/value workloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
@@ -76,7 +81,7 @@ impl Workload {
     }
 
     /// The MST key (`collection/rkey`) of entry `i`.
-    pub fn key(self, i: u64) -> String {
+    pub fn key(self, i: u64) -> Key {
         match self {
             Workload::Sequential => format!("app.bsky.feed.post/{}", tid(i)),
             Workload::Random => {
@@ -100,12 +105,12 @@ impl Workload {
     }
 
     /// Entry `i`: its key and the CID of its record.
-    pub fn entry(self, i: u64) -> (String, Cid) {
+    pub fn entry(self, i: u64) -> (Key, Cid) {
         (self.key(i), dag_cbor_cid(&self.record(i)))
     }
 
     /// Entries `0..n` in insertion order.
-    pub fn entries(self, n: u64) -> Vec<(String, Cid)> {
+    pub fn entries(self, n: u64) -> Vec<(Key, Cid)> {
         (0..n).map(|i| self.entry(i)).collect()
     }
 }

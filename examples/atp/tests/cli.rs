@@ -269,15 +269,8 @@ fn bench_mst_write_gives_back_the_tree_root() {
             text.starts_with(&format!("tree: S(2000)\nkeys: {keys}\nwrites: 50\n")),
             "{text}"
         );
-        for field in [
-            "insert_us_median:",
-            "insert_us_p99:",
-            "remove_us_median:",
-            "remove_us_p99:",
-        ] {
-            assert!(text.contains(field), "missing {field} in {text}");
-        }
-        assert!(text.contains(&format!("root: {root}")), "{text}");
+        // The other lines are the harness report's (atproto-workloads tests them).
+        assert!(text.ends_with(&format!("\nroot: {root}\n")), "{text}");
     }
     let bad = atp(&["bench", "mst-write", "--keys", "X"], b"");
     assert_eq!(

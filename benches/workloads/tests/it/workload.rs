@@ -15,11 +15,11 @@ fn tids_follow_the_formula() {
 #[test]
 fn sequential_keys_and_values() {
     assert_eq!(
-        Workload::Sequential.key(0),
+        Workload::Sequential.key(0).as_str(),
         "app.bsky.feed.post/3ke6kg3wk2222"
     );
     let (key, cid) = Workload::Sequential.entry(1);
-    assert_eq!(key, "app.bsky.feed.post/3ke6kg3wkzc22");
+    assert_eq!(key.as_str(), "app.bsky.feed.post/3ke6kg3wkzc22");
     assert_eq!(cid, dag_cbor_cid(&record("post 1")));
     assert_eq!(
         Workload::Sequential.entry(0).1.to_string(),
@@ -30,11 +30,11 @@ fn sequential_keys_and_values() {
 #[test]
 fn random_keys_and_values() {
     assert_eq!(
-        Workload::Random.key(0),
+        Workload::Random.key(0).as_str(),
         "com.example.record/5feceb66ffc86f38"
     );
     assert_eq!(
-        Workload::Random.key(1),
+        Workload::Random.key(1).as_str(),
         "com.example.record/6b86b273ff34fce1"
     );
     assert_eq!(
