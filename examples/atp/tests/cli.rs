@@ -321,6 +321,46 @@ fn bench_mst_prints_the_workload_root() {
     }
 }
 
+#[test]
+fn bench_mst_write_gives_back_the_tree_root() {
+    let build = atp(&["bench", "mst", "--n", "2000", "--runs", "1"], b"");
+    assert!(build.status.success());
+    let text = stdout(&build);
+    let root = text
+        .lines()
+        .find_map(|l| l.strip_prefix("root: "))
+        .expect("a root line");
+    for keys in ["S", "R"] {
+        let out = atp(
+            &[
+                "bench",
+                "mst-write",
+                "--n",
+                "2000",
+                "--keys",
+                keys,
+                "--writes",
+                "50",
+            ],
+            b"",
+        );
+        assert!(out.status.success());
+        let text = stdout(&out);
+        assert!(
+            text.starts_with(&format!("tree: S(2000)\nkeys: {keys}\nwrites: 50\n")),
+            "{text}"
+        );
+        // The other lines are the harness report's (atproto-workloads tests them).
+        assert!(text.ends_with(&format!("\nroot: {root}\n")), "{text}");
+    }
+    let bad = atp(&["bench", "mst-write", "--keys", "X"], b"");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown workload is a usage error"
+    );
+}
+
 /// The repository pipeline: create → verify (with and without the right key) → ls → get.
 #[test]
 fn repo_create_verify_ls_get() {
