@@ -40,7 +40,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             head(out, 2, b.len() as u64);
             out.extend_from_slice(b);
         }
-        Value::Link(c) => link(out, c),
+        Value::Link(c) => write_link(c, out),
         Value::Array(a) => {
             head(out, 4, a.len() as u64);
             for x in a {
@@ -71,7 +71,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             // Canonical key order: ref(3), size(4), $type(5), mimeType(8).
             out.push(0xa4);
             text(out, "ref");
-            link(out, &b.cid);
+            write_link(&b.cid, out);
             text(out, "size");
             head(out, 0, b.size);
             text(out, "$type");
@@ -87,9 +87,11 @@ fn text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn link(out: &mut Vec<u8>, c: &Cid) {
+/// Appends `cid` as a DAG-CBOR link: tag 42 over a byte string of `0x00`
+/// and the binary CID ([`encode_cid`]).
+pub fn write_link(cid: &Cid, out: &mut Vec<u8>) {
     let mut buf = [0; MAX_CID_LEN];
-    let bytes = encode_cid(c, &mut buf);
+    let bytes = encode_cid(cid, &mut buf);
     out.extend_from_slice(&[0xd8, 42]);
     head(out, 2, bytes.len() as u64 + 1);
     out.push(0);
