@@ -25,7 +25,7 @@
 //! Blobs ([`BlobRef`]) appear as [`Value::Blob`] when in the current form,
 //! and encode back to byte-identical maps. CIDs are computed with
 //! [`dag_cbor_cid`] / [`raw_cid`]; their binary form is read and written
-//! only by [`parse_cid`] / [`encode_cid`] (see [`cid`](self::cid)).
+//! only by [`parse_cid`] / [`encode_cid`] (see [`cid`]).
 
 pub mod blob;
 pub mod cbor;

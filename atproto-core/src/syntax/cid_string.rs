@@ -1,24 +1,4 @@
 //! [`CidString`]: a CID in its string form.
-//!
-//! # What is accepted
-//!
-//! A CID string is a multibase prefix and the binary CID in that base. The
-//! accepted bases are those the reference TypeScript implementation's
-//! Lexicon `cid` format accepts (`@atproto/lexicon`, `CID.parse` of
-//! `multiformats`): `b`, RFC 4648 base32 in lower case without padding (the
-//! canonical form, `bafyrei…`), and `z`, base58btc. Every other prefix
-//! (`f` base16, `m` base64, `B` base32 upper, …) is refused, as there. The
-//! newer `@atproto/lex` is stricter still: only the canonical `b…` form.
-//!
-//! The text after the prefix must use only that base's alphabet and decode
-//! with no partial byte left over, and the bytes must be exactly one CIDv1
-//! as [`parse_cid`] reads it: minimal varints, a multihash whose declared
-//! digest length is the number of bytes present, nothing after it. CIDv0
-//! (`Qm…`, or a bare multihash in base58btc) is refused (SPEC-NOTES §1).
-//!
-//! [`CidString::check_syntax`] is the string-level grammar alone (the one
-//! the interop vectors `syntax/cid_syntax_*.txt` and Go's
-//! `syntax.ParseCID` describe): some strings pass it and are not CIDs.
 
 use alloc::string::ToString;
 
@@ -43,10 +23,29 @@ const BASE32_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 const BASE58_ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
 string_newtype!(
-    /// A CID string: a multibase prefix (`b` base32 or `z` base58btc) and a
-    /// CIDv1 whose multihash carries exactly the digest length it declares,
-    /// with nothing after it. See the [module docs](self) for the rules
-    /// and the choice of bases.
+    /// A CID string: a multibase prefix and a CIDv1 in that base, with
+    /// nothing after it.
+    ///
+    /// # What is accepted
+    ///
+    /// The bases are those the reference TypeScript implementation's
+    /// Lexicon `cid` format accepts (`@atproto/lexicon`, `CID.parse` of
+    /// `multiformats`): `b`, RFC 4648 base32 in lower case without padding
+    /// (the canonical form, `bafyrei…`), and `z`, base58btc. Every other
+    /// prefix (`f` base16, `m` base64, `B` base32 upper, …) is refused, as
+    /// there. (The newer `@atproto/lex` is stricter still: only the
+    /// canonical `b…` form.)
+    ///
+    /// The text after the prefix must use only that base's alphabet and
+    /// decode with no partial byte left over, and the bytes must be exactly
+    /// one CIDv1 as [`parse_cid`](crate::data::parse_cid) reads it: minimal
+    /// varints, a multihash whose declared digest length is the number of
+    /// bytes present, nothing after it. CIDv0 (`Qm…`, or a bare multihash in
+    /// base58btc) is refused (SPEC-NOTES §1).
+    ///
+    /// [`CidString::check_syntax`] is the string-level grammar alone (the
+    /// one the interop vectors `syntax/cid_syntax_*.txt` and Go's
+    /// `syntax.ParseCID` describe): some strings pass it and are not CIDs.
     ///
     /// The string is kept as given; [`CidString::to_cid`] decodes it.
     ///
@@ -55,6 +54,7 @@ string_newtype!(
     /// let s: CidString = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi".parse()?;
     /// assert_eq!(s.to_cid()?.version(), atproto_core::cid::Version::V1);
     /// assert!("QmbWqxBEKC3P8tqsKc98xmWNzrzDtRLMiMPL8wBuTGsMnR".parse::<CidString>().is_err());
+    /// assert!("f017012202c5f688262e0ece8569aa6f94d60aad55ca8d9d83734e4a7430d0cff6588ec2b".parse::<CidString>().is_err());
     /// # Ok::<(), atproto_core::syntax::SyntaxError>(())
     /// ```
     CidString,

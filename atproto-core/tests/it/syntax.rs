@@ -674,37 +674,32 @@ fn cid_string_refuses_other_bases_and_foreign_characters() {
     );
     // Characters outside the base's alphabet, with their offset.
     let b32 = cid.to_string();
-    for (at, c) in [
+    let b58 = cid_b58(&bytes);
+    let base32_foreign = [
         (7, 'A'),
         (9, '1'),
         (11, '8'),
         (12, '='),
         (20, '+'),
         (5, 'é'),
-    ] {
-        let mut bad = b32.clone();
-        bad.replace_range(at..at + 1, &c.to_string());
-        assert_eq!(
-            cid_reason(&bad),
-            (Some(at), Reason::InvalidChar(c)),
-            "{bad}"
-        );
+    ];
+    let base58_foreign = [(4, '0'), (6, 'O'), (8, 'I'), (10, 'l'), (12, '+')];
+    for (text, foreign) in [(&b32, &base32_foreign[..]), (&b58, &base58_foreign[..])] {
+        for &(at, c) in foreign {
+            let mut bad = text.clone();
+            bad.replace_range(at..at + 1, &c.to_string());
+            assert_eq!(
+                cid_reason(&bad),
+                (Some(at), Reason::InvalidChar(c)),
+                "{bad}"
+            );
+        }
     }
     // Padding is not part of unpadded base32.
     assert_eq!(
         cid_reason(&format!("{b32}====")),
         (Some(b32.len()), Reason::InvalidChar('='))
     );
-    let b58 = cid_b58(&bytes);
-    for (at, c) in [(4, '0'), (6, 'O'), (8, 'I'), (10, 'l'), (12, '+')] {
-        let mut bad = b58.clone();
-        bad.replace_range(at..at + 1, &c.to_string());
-        assert_eq!(
-            cid_reason(&bad),
-            (Some(at), Reason::InvalidChar(c)),
-            "{bad}"
-        );
-    }
     // base32 that does not end on a whole byte: one character more or
     // fewer, or set bits past the last byte.
     for bad in [format!("{b32}a"), b32[..b32.len() - 1].to_owned()] {

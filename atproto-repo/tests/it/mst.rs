@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use atproto_core::Cid;
 use atproto_core::data::parse_cid;
+use atproto_core::syntax::CidString;
 use atproto_repo::mst::{
     DiffOp, EMPTY_TREE_ROOT, EntryData, MAX_NODE_ENTRIES, Mst, MstError, NodeData,
     common_prefix_len, key_height, node_cid, validate_key,
@@ -15,7 +16,7 @@ use proptest::prelude::*;
 use super::interop::{json, lines};
 
 fn cid(s: &str) -> Cid {
-    Cid::try_from(s).unwrap()
+    CidString::parse_cid(s).unwrap()
 }
 
 fn value(i: u32) -> Cid {

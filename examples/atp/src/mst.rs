@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atproto_core::Cid;
+use atproto_core::syntax::CidString;
 use atproto_repo::mst::Mst;
 
 use crate::CmdResult;
@@ -34,8 +34,7 @@ pub fn run(cmd: Command) -> CmdResult {
         let (key, cid) = line
             .split_once(' ')
             .ok_or_else(|| format!("line {}: expected `KEY CID`", n + 1))?;
-        let cid: Cid = cid
-            .parse()
+        let cid = CidString::parse_cid(cid)
             .map_err(|e| format!("line {}: invalid CID {cid:?}: {e}", n + 1))?;
         mst.insert(key, cid)
             .map_err(|e| format!("line {}: {e}", n + 1))?;
