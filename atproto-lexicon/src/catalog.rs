@@ -101,16 +101,14 @@ impl CatalogBuilder {
     }
 
     /// Adds every `*.json` file under `dir`, recursively, in sorted path
-    /// order. Other files are skipped.
+    /// order (as [`crate::files::json_files`] lists them). Other files are
+    /// skipped.
     ///
     /// # Errors
     /// As [`CatalogBuilder::add_file`], plus directories that cannot be listed.
     #[cfg(feature = "std")]
     pub fn add_dir(&mut self, dir: impl AsRef<std::path::Path>) -> Result<&mut Self, LexiconError> {
-        let mut files = Vec::new();
-        collect_json_files(dir.as_ref(), &mut files)?;
-        files.sort();
-        for f in files {
+        for f in crate::files::json_files(dir)? {
             self.add_file(&f)?;
         }
         Ok(self)
@@ -127,26 +125,6 @@ impl CatalogBuilder {
         let compiled = compiled::compile(&docs)?;
         Ok(Catalog { docs, compiled })
     }
-}
-
-#[cfg(feature = "std")]
-fn collect_json_files(
-    dir: &std::path::Path,
-    out: &mut Vec<std::path::PathBuf>,
-) -> Result<(), LexiconError> {
-    let io = |error| LexiconError::Io {
-        path: dir.to_path_buf(),
-        error,
-    };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_dir() {
-            collect_json_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 impl Catalog {

@@ -581,6 +581,14 @@ impl From<SchemaError> for LexiconError {
     }
 }
 
+#[cfg(feature = "std")]
+impl From<crate::files::ReadDirError> for LexiconError {
+    fn from(e: crate::files::ReadDirError) -> Self {
+        let (path, error) = e.into_parts();
+        LexiconError::Io { path, error }
+    }
+}
+
 impl From<LookupError> for LexiconError {
     fn from(e: LookupError) -> Self {
         LexiconError::Lookup(e)

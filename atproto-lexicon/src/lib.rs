@@ -8,10 +8,14 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "bundled")]
+pub mod bundled;
 pub mod catalog;
 pub mod check;
 mod compiled;
 pub mod error;
+#[cfg(feature = "std")]
+pub mod files;
 pub mod schema;
 mod validate;
 pub mod validator;
@@ -20,6 +24,8 @@ pub use catalog::{Catalog, CatalogBuilder};
 pub use error::{
     LexiconError, LookupError, SchemaError, SchemaErrorKind, ValidationError, ValidationErrorKind,
 };
+#[cfg(feature = "std")]
+pub use files::{ReadDirError, json_files};
 pub use schema::{LexiconDoc, RecordKeyType, Schema, StringFormat};
 pub use validate::MAX_VALIDATION_DEPTH;
 pub use validator::{DefValidator, EndpointKind, EndpointValidator, RecordValidator};

@@ -9,19 +9,19 @@
 use std::time::Instant;
 
 use atproto_core::Cid;
-use atproto_repo::MemoryBlockStore;
 use atproto_repo::mst::Mst;
 use atproto_repo::workload::Workload;
+use atproto_repo::{MemoryBlockStore, RecordPath};
 
-fn s_workload(n: u64) -> Vec<(String, Cid)> {
+fn s_workload(n: u64) -> Vec<(RecordPath, Cid)> {
     Workload::Sequential.entries(n)
 }
 
-fn r_workload(n: u64) -> Vec<(String, Cid)> {
+fn r_workload(n: u64) -> Vec<(RecordPath, Cid)> {
     Workload::Random.entries(n)
 }
 
-fn build(kv: &[(String, Cid)]) -> (Mst, Cid) {
+fn build(kv: &[(RecordPath, Cid)]) -> (Mst, Cid) {
     let mut mst = Mst::new();
     for (k, v) in kv {
         mst.insert(k, *v).expect("insert");

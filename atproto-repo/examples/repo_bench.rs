@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use atproto_core::syntax::{Did, Nsid, RecordKey};
-use atproto_repo::repo::{RecordValue, RecordWrite, Repo, verify_car};
+use atproto_repo::repo::{RecordValue, RecordWrite, Repo, verify_car, verify_car_unsigned};
 use atproto_repo::sync::verify_commit_proof;
 use atproto_repo::workload::{self, tid};
 use atproto_repo::{MemoryBlockStore, mst::EMPTY_TREE_ROOT};
@@ -48,7 +48,7 @@ fn vm_hwm() -> String {
 fn verify_only(path: &str) -> Result<()> {
     let car = Bytes::from(std::fs::read(path)?);
     let before = vm_hwm();
-    let v = verify_car(car.clone(), None, None)?;
+    let v = verify_car_unsigned(car.clone(), None)?;
     println!(
         "  [child] peak RSS: {} after reading the {:.1} MB CAR, {} after verify_car",
         before,
@@ -65,7 +65,7 @@ fn verify_only(path: &str) -> Result<()> {
 fn verify_loop(path: &str, rounds: usize) -> Result<()> {
     let car = Bytes::from(std::fs::read(path)?);
     let t = best(rounds, || {
-        black_box(verify_car(car.clone(), None, None)?);
+        black_box(verify_car_unsigned(car.clone(), None)?);
         Ok(())
     })?;
     println!(
@@ -123,11 +123,11 @@ fn main() -> Result<()> {
 
     // Scenario 4: load + full verify.
     let pk = key.public_key();
-    let v = verify_car(car.clone(), Some(&did), Some(&pk))?;
+    let v = verify_car(car.clone(), Some(&did), &pk)?;
     assert_eq!(v.record_count() as u64, N);
     assert_eq!(v.commit.data, repo.data_root());
     let verify = best(10, || {
-        black_box(verify_car(car.clone(), Some(&did), Some(&pk))?);
+        black_box(verify_car(car.clone(), Some(&did), &pk)?);
         Ok(())
     })?;
     let sha = best(10, || {
@@ -201,13 +201,7 @@ fn main() -> Result<()> {
                 .prev_data
                 .unwrap_or_else(|| EMPTY_TREE_ROOT.parse().unwrap_or(data.data));
             let t = Instant::now();
-            black_box(verify_commit_proof(
-                slice,
-                &data.ops,
-                &prev,
-                &did,
-                Some(&pk),
-            )?);
+            black_box(verify_commit_proof(slice, &data.ops, &prev, &did, &pk)?);
             check += t.elapsed();
             last_root = data.data;
         }

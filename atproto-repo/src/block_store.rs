@@ -4,31 +4,49 @@
 //! never does I/O itself: databases, files and caches plug in through this
 //! trait, and [`MemoryBlockStore`] serves tests and short-lived tools.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 
 use atproto_core::Cid;
 use bytes::Bytes;
 
 /// Why a [`BlockStore`] operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: a backend failure keeps the backend's own
+/// error, reachable through [`source`](core::error::Error::source) (and
+/// `downcast_ref`).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The storage backend failed; the message comes from the backend.
-    #[error("block store backend error: {message}")]
+    /// The storage backend failed; its error is the `source`.
+    #[error("block store backend error: {source}")]
     Backend {
-        /// What the backend reported.
-        message: String,
+        /// What the backend reported (an I/O or database error, ...).
+        source: Box<dyn core::error::Error + Send + Sync>,
     },
     /// The store does not accept writes.
     #[error("the block store is read-only")]
     ReadOnly,
 }
 
+impl StoreError {
+    /// A backend failure caused by `source`: any error type, or a message
+    /// (`&str` and `String` convert too).
+    pub fn backend(source: impl Into<Box<dyn core::error::Error + Send + Sync>>) -> Self {
+        StoreError::Backend {
+            source: source.into(),
+        }
+    }
+}
+
 /// A content-addressed block store: CID → bytes.
 ///
 /// Implementations store what they are given; checking that a block hashes to
 /// its CID is the reader's job (the MST verifies every node it loads).
+///
+/// The trait is object safe, and `&mut S` and `Box<S>` (so also
+/// `Box<dyn BlockStore>`) are block stores that forward every method to
+/// `S`, including a backend's own [`put_many`](BlockStore::put_many).
 pub trait BlockStore {
     /// The block addressed by `cid`, if the store holds it.
     fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError>;
@@ -41,12 +59,15 @@ pub trait BlockStore {
     /// Stores `block` under `cid` (a no-op when it is already present).
     fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError>;
 
-    /// Stores many blocks; backends override this to batch writes.
-    fn put_many<I>(&mut self, blocks: I) -> Result<(), StoreError>
-    where
-        I: IntoIterator<Item = (Cid, Bytes)>,
-        Self: Sized,
-    {
+    /// Stores many blocks, in the order given; backends override this to
+    /// write them in one batch (one transaction). [`Repo`](crate::Repo)
+    /// writes each commit with one call, the commit block last.
+    ///
+    /// The default calls [`put`](BlockStore::put) for each block.
+    fn put_many(
+        &mut self,
+        blocks: &mut dyn Iterator<Item = (Cid, Bytes)>,
+    ) -> Result<(), StoreError> {
         for (cid, block) in blocks {
             self.put(cid, block)?;
         }
@@ -54,19 +75,34 @@ pub trait BlockStore {
     }
 }
 
-impl<S: BlockStore + ?Sized> BlockStore for &mut S {
-    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError> {
-        (**self).get(cid)
-    }
+/// Implements [`BlockStore`] for a pointer to `S` by forwarding every method.
+macro_rules! forward_block_store {
+    ($pointer:ty) => {
+        impl<S: BlockStore + ?Sized> BlockStore for $pointer {
+            fn get(&self, cid: &Cid) -> Result<Option<Bytes>, StoreError> {
+                (**self).get(cid)
+            }
 
-    fn has(&self, cid: &Cid) -> Result<bool, StoreError> {
-        (**self).has(cid)
-    }
+            fn has(&self, cid: &Cid) -> Result<bool, StoreError> {
+                (**self).has(cid)
+            }
 
-    fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError> {
-        (**self).put(cid, block)
-    }
+            fn put(&mut self, cid: Cid, block: Bytes) -> Result<(), StoreError> {
+                (**self).put(cid, block)
+            }
+
+            fn put_many(
+                &mut self,
+                blocks: &mut dyn Iterator<Item = (Cid, Bytes)>,
+            ) -> Result<(), StoreError> {
+                (**self).put_many(blocks)
+            }
+        }
+    };
 }
+
+forward_block_store!(&mut S);
+forward_block_store!(Box<S>);
 
 /// A block store in memory, ordered by CID so iteration is deterministic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

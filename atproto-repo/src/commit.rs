@@ -58,6 +58,42 @@ pub const COMMIT_VERSION: i64 = 3;
 /// (indigo's relay tolerance, SPEC-NOTES §4–§5).
 pub const MAX_REV_FUTURE_MICROS: u64 = 5 * 60 * 1_000_000;
 
+/// Whether a verification checked the commit's signature.
+///
+/// Every verifying entry point reports it: [`verify_car`](crate::repo::verify_car)
+/// and [`verify_commit_proof`](crate::sync::verify_commit_proof) take the
+/// account's key and give [`Verified`](Self::Verified); their `_unsigned`
+/// variants skip the signature and give [`NotChecked`](Self::NotChecked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignatureCheck {
+    /// The signature verified with the key the caller gave.
+    Verified,
+    /// The signature was not looked at: the data is only as trustworthy as
+    /// wherever it came from.
+    NotChecked,
+}
+
+impl SignatureCheck {
+    /// `"verified"` or `"not checked"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignatureCheck::Verified => "verified",
+            SignatureCheck::NotChecked => "not checked",
+        }
+    }
+
+    /// Whether the signature was checked (and verified).
+    pub fn is_verified(self) -> bool {
+        self == SignatureCheck::Verified
+    }
+}
+
+impl core::fmt::Display for SignatureCheck {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a commit was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -241,6 +277,18 @@ impl Commit {
     pub fn verify(&self, key: &PublicKey) -> Result<(), CommitError> {
         key.verify(&self.unsigned_cbor(), &self.sig)
             .map_err(CommitError::Signature)
+    }
+
+    /// [`Commit::verify`] when there is a key; what the verifying entry
+    /// points report either way.
+    pub(crate) fn check_signature(
+        &self,
+        key: Option<&PublicKey>,
+    ) -> Result<SignatureCheck, CommitError> {
+        match key {
+            Some(key) => self.verify(key).map(|()| SignatureCheck::Verified),
+            None => Ok(SignatureCheck::NotChecked),
+        }
     }
 
     /// The commit's CID (dag-cbor, sha2-256 of [`Commit::to_cbor`]).

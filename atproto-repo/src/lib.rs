@@ -15,7 +15,9 @@ pub mod car;
 pub mod commit;
 mod hash;
 pub mod mst;
+pub mod record_path;
 pub mod repo;
+mod suffix;
 pub mod sync;
 pub mod workload;
 
@@ -25,7 +27,14 @@ pub use car::AsyncCarReader;
 #[cfg(feature = "std")]
 pub use car::CarStreamReader;
 pub use car::{CarError, CarLimits, CarReader, CarWriter, LoadedCar, load_car};
-pub use commit::{Commit, CommitError, UnsignedCommit};
+pub use commit::{Commit, CommitError, SignatureCheck, UnsignedCommit};
 pub use mst::{DiffOp, Mst, MstError};
-pub use repo::{CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car};
-pub use sync::{Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof};
+pub use record_path::{RecordPath, RecordPathError};
+pub use repo::{
+    CommitData, RecordValue, RecordWrite, Repo, RepoError, VerifiedRepo, verify_car,
+    verify_car_unsigned,
+};
+pub use sync::{
+    Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof,
+    verify_commit_proof_unsigned,
+};

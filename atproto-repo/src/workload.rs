@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use atproto_repo::workload::{Workload, tid};
-//! assert_eq!(Workload::Sequential.key(0), format!("app.bsky.feed.post/{}", tid(0)));
+//! assert_eq!(Workload::Sequential.key(0).as_str(), format!("app.bsky.feed.post/{}", tid(0)));
 //! let entries = Workload::Random.entries(3);
 //! assert_eq!(entries.len(), 3);
 //! ```
@@ -24,6 +24,8 @@ use atproto_core::data::{Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, Tid};
 use atproto_core::{Cid, CryptoError, SyntaxError};
 use sha2::{Digest, Sha256};
+
+use crate::record_path::RecordPath;
 
 /// The `createdAt` of every workload record.
 pub const CREATED_AT: &str = "2023-11-14T22:13:20.000Z";
@@ -78,8 +80,8 @@ impl Workload {
     }
 
     /// The MST key (`collection/rkey`) of entry `i`.
-    pub fn key(self, i: u64) -> String {
-        match self {
+    pub fn key(self, i: u64) -> RecordPath {
+        let key = match self {
             Workload::Sequential => format!("app.bsky.feed.post/{}", tid(i)),
             Workload::Random => {
                 let digest = Sha256::digest(i.to_string().as_bytes());
@@ -90,7 +92,9 @@ impl Workload {
                 }
                 key
             }
-        }
+        };
+        // An NSID, a `/` and a TID or 16 hex digits: always a valid path.
+        RecordPath::from_checked(key.as_bytes())
     }
 
     /// The record block (DAG-CBOR) of entry `i`.
@@ -102,12 +106,12 @@ impl Workload {
     }
 
     /// Entry `i`: its key and the CID of its record.
-    pub fn entry(self, i: u64) -> (String, Cid) {
+    pub fn entry(self, i: u64) -> (RecordPath, Cid) {
         (self.key(i), dag_cbor_cid(&self.record(i)))
     }
 
     /// Entries `0..n` in insertion order.
-    pub fn entries(self, n: u64) -> Vec<(String, Cid)> {
+    pub fn entries(self, n: u64) -> Vec<(RecordPath, Cid)> {
         (0..n).map(|i| self.entry(i)).collect()
     }
 }

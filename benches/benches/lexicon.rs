@@ -47,9 +47,9 @@
 //! and the peer on the generated posts, and an agreement summary is printed: a
 //! faster validator that accepts invalid records is no win.
 //!
-//! The upstream lexicons are read in place from `ATPROTO_LEXICONS` (else
-//! `lexicons/` beside `ATPROTO_INTEROP_TESTS`, else `../shared/lexicons`
-//! beside the workspace root), as the atproto-lexicon tests do.
+//! The upstream lexicons are the copy vendored in `atproto-lexicon/lexicons/`
+//! and the interop vectors the one in `testdata/interop-tests/`, found as the
+//! atproto-lexicon tests find them (`atproto-core/tests/it/interop.rs`).
 //!
 //! Run with `cargo bench --manifest-path benches/Cargo.toml --bench lexicon`.
 
@@ -57,7 +57,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use atproto_core::data::{BlobRef, Value, dag_cbor_cid, json, raw_cid};
-use atproto_lexicon::{Catalog, RecordValidator};
+use atproto_lexicon::{Catalog, RecordValidator, json_files};
 use atproto_repo::workload::{record, tid};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
@@ -690,9 +690,7 @@ fn validation(c: &mut Criterion) {
 
 fn catalog_build(c: &mut Criterion) {
     let dir = interop::lexicons_dir();
-    let mut files = Vec::new();
-    collect(&dir, &mut files);
-    files.sort();
+    let files = json_files(&dir).expect("readable lexicons folder");
     let docs: Vec<String> = files
         .iter()
         .map(|f| std::fs::read_to_string(f).expect("readable lexicon"))
@@ -718,24 +716,10 @@ fn catalog_build(c: &mut Criterion) {
     g.finish();
 }
 
-/// Every `*.json` file under `dir`, as `Catalog::from_dir` reads them.
-fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable lexicons folder") {
-        let path = entry.expect("readable entry").path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
-
 /// The upstream lexicon documents as `serde_json::Value`s, for the peer.
 fn upstream_docs() -> Vec<serde_json::Value> {
-    let mut files = Vec::new();
-    collect(&interop::lexicons_dir(), &mut files);
-    files.sort();
-    files
+    json_files(interop::lexicons_dir())
+        .expect("readable lexicons folder")
         .iter()
         .map(|f| {
             let text = std::fs::read_to_string(f).expect("readable lexicon");

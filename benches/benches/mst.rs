@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atproto_core::Cid;
+use atproto_repo::RecordPath;
 use atproto_repo::mst::Mst;
 use atproto_repo::workload::Workload;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -28,7 +29,7 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-fn ours(entries: &[(String, Cid)]) -> (Mst, Cid) {
+fn ours(entries: &[(RecordPath, Cid)]) -> (Mst, Cid) {
     let mut mst = Mst::new();
     for (k, v) in entries {
         mst.insert(k, *v).expect("insert");
@@ -38,7 +39,7 @@ fn ours(entries: &[(String, Cid)]) -> (Mst, Cid) {
 }
 
 async fn atrium(
-    entries: &[(String, Cid)],
+    entries: &[(RecordPath, Cid)],
 ) -> (
     atrium_repo::mst::Tree<atrium_repo::blockstore::MemoryBlockStore>,
     Cid,
@@ -46,7 +47,7 @@ async fn atrium(
     let store = atrium_repo::blockstore::MemoryBlockStore::new();
     let mut tree = atrium_repo::mst::Tree::create(store).await.expect("create");
     for (k, v) in entries {
-        tree.add(k, *v).await.expect("add");
+        tree.add(k.as_str(), *v).await.expect("add");
     }
     let root = tree.root();
     (tree, root)
@@ -58,12 +59,12 @@ fn rsky_storage() -> Arc<tokio::sync::RwLock<dyn rsky_repo::storage::types::Repo
     ))
 }
 
-async fn rsky(entries: &[(String, Cid)]) -> (rsky_repo::mst::MST, Cid) {
+async fn rsky(entries: &[(RecordPath, Cid)]) -> (rsky_repo::mst::MST, Cid) {
     let mut mst = rsky_repo::mst::MST::create(rsky_storage(), None, None)
         .await
         .expect("create");
     for (k, v) in entries {
-        mst = mst.add(k, *v, None).await.expect("add");
+        mst = mst.add(k.as_str(), *v, None).await.expect("add");
     }
     let root = mst.get_pointer().await.expect("root");
     (mst, root)
@@ -117,7 +118,7 @@ fn single_writes(c: &mut Criterion) {
     let rt = runtime();
     let n = *sizes().last().expect("a size");
     let base = Workload::Sequential.entries(n);
-    let extra: Vec<(String, Cid)> = (n..n + 1000)
+    let extra: Vec<(RecordPath, Cid)> = (n..n + 1000)
         .map(|i| Workload::Sequential.entry(i))
         .collect();
     let mut g = c.benchmark_group(format!("mst single insert + root into S({n})"));
@@ -149,10 +150,10 @@ fn single_writes(c: &mut Criterion) {
                 let (k, v) = &extra[i % extra.len()];
                 i += 1;
                 let t = Instant::now();
-                rt.block_on(tree.add(k, *v)).expect("add");
+                rt.block_on(tree.add(k.as_str(), *v)).expect("add");
                 black_box(tree.root());
                 total += t.elapsed();
-                rt.block_on(tree.delete(k)).expect("delete");
+                rt.block_on(tree.delete(k.as_str())).expect("delete");
             }
             total
         })
@@ -167,10 +168,12 @@ fn single_writes(c: &mut Criterion) {
                 let (k, v) = &extra[i % extra.len()];
                 i += 1;
                 let t = Instant::now();
-                let mut added = rt.block_on(rsky_mst.add(k, *v, None)).expect("add");
+                let mut added = rt
+                    .block_on(rsky_mst.add(k.as_str(), *v, None))
+                    .expect("add");
                 black_box(rt.block_on(added.get_pointer()).expect("root"));
                 total += t.elapsed();
-                rsky_mst = rt.block_on(added.delete(k)).expect("delete");
+                rsky_mst = rt.block_on(added.delete(&k.to_string())).expect("delete");
             }
             total
         })

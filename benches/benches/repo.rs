@@ -200,7 +200,7 @@ struct AtriumPost<'a> {
 /// commit is exported, so only it is signed (rev set to ours); the earlier,
 /// unexported commits carry an empty signature to keep the setup short.
 async fn atrium_build(
-    entries: &[(String, Cid)],
+    entries: &[(atproto_repo::RecordPath, Cid)],
     key: &Keypair,
     rev: &str,
 ) -> (atrium_repo::Repository<AtriumStore>, usize) {
@@ -218,7 +218,7 @@ async fn atrium_build(
             type_: COLLECTION,
             created_at: workload::CREATED_AT,
         };
-        let (mut cb, cid) = repo.add_raw(path, post).await.expect("add_raw");
+        let (mut cb, cid) = repo.add_raw(path.as_str(), post).await.expect("add_raw");
         if cid != *expected {
             wrong_cids += 1;
         }
@@ -470,9 +470,11 @@ fn scenarios(c: &mut Criterion) {
     let did: Did = workload::bench_did().expect("did");
     let did_string = workload::BENCH_DID.to_owned();
     let did_key = pk.to_did_key();
-    let secp_kp =
-        secp256k1::Keypair::from_seckey_slice(&secp256k1::Secp256k1::new(), &key.private_bytes())
-            .expect("secp256k1 key");
+    let secp_kp = secp256k1::Keypair::from_seckey_slice(
+        &secp256k1::Secp256k1::new(),
+        &key.private_bytes()[..],
+    )
+    .expect("secp256k1 key");
     let entries = Workload::Sequential.entries(n);
 
     // ---- build the three repositories (untimed)
@@ -518,7 +520,7 @@ fn scenarios(c: &mut Criterion) {
     let atrium_car = rt.block_on(atrium_export(&mut atrium));
     let rsky_car = rt.block_on(rsky_export(rsky.storage.clone(), rsky.cid));
     let check = |label: &str, bytes: &[u8]| {
-        let v = verify_car(Bytes::copy_from_slice(bytes), Some(&did), Some(&pk));
+        let v = verify_car(Bytes::copy_from_slice(bytes), Some(&did), &pk);
         let what = match v {
             Ok(v) => format!(
                 "{} records, {} blocks, data {} ({}); accepted by our verify_car",
@@ -558,7 +560,7 @@ fn scenarios(c: &mut Criterion) {
     g.finish();
 
     // ---- scenario 4: load + verify OUR CAR
-    let v = verify_car(car.clone(), Some(&did), Some(&pk)).expect("verify_car");
+    let v = verify_car(car.clone(), Some(&did), &pk).expect("verify_car");
     println!(
         "scenario 4 {name}: input = our CAR, {} bytes ({:.2} MB), root {}",
         car.len(),
@@ -600,7 +602,7 @@ fn scenarios(c: &mut Criterion) {
         b.iter(|| black_box(Sha256::digest(&car[..])))
     });
     g.bench_function("atproto-repo", |b| {
-        b.iter(|| black_box(verify_car(car.clone(), Some(&did), Some(&pk)).expect("verify")))
+        b.iter(|| black_box(verify_car(car.clone(), Some(&did), &pk).expect("verify")))
     });
     g.bench_function("atrium-repo", |b| {
         b.iter(|| black_box(rt.block_on(atrium_load(car.clone()))))
@@ -645,7 +647,7 @@ fn scenarios(c: &mut Criterion) {
             theirs.push(proof);
         }
         for p in &mine {
-            verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, Some(&pk))
+            verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, &pk)
                 .expect("our proof verifies");
         }
         for p in &theirs {
@@ -713,7 +715,7 @@ fn scenarios(c: &mut Criterion) {
                 let p = &mine[i % mine.len()];
                 i += 1;
                 black_box(
-                    verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, Some(&pk))
+                    verify_commit_proof(p.slice.clone(), &p.ops, &p.prev_data, &did, &pk)
                         .expect("verify"),
                 )
             })

@@ -3,6 +3,7 @@
 use core::fmt;
 
 use k256::ecdsa::signature::hazmat::PrehashSigner;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::public_key::{PublicKeyInner, sha256};
 use super::{CryptoError, Curve, PublicKey};
@@ -11,11 +12,23 @@ use super::{CryptoError, Curve, PublicKey};
 ///
 /// Signatures are deterministic (RFC 6979), 64-byte `r‖s` big-endian and
 /// always low-S. `Debug` shows only the curve and the public key; the secret
-/// scalar is zeroed when the keypair is dropped.
+/// scalar is zeroed when the keypair (and each clone) is dropped.
 #[derive(Clone)]
 pub struct Keypair {
     inner: KeypairInner,
 }
+
+/// Only the RustCrypto signing keys hold the secret, and they zero it on
+/// drop.
+impl ZeroizeOnDrop for Keypair {}
+
+// `Keypair`'s promise rests on this: it fails to compile if a RustCrypto
+// release stops zeroizing its signing keys.
+const _: fn() = || {
+    fn zeroize_on_drop<T: ZeroizeOnDrop>() {}
+    zeroize_on_drop::<k256::ecdsa::SigningKey>();
+    zeroize_on_drop::<p256::ecdsa::SigningKey>();
+};
 
 #[derive(Clone)]
 enum KeypairInner {
@@ -40,35 +53,37 @@ impl Keypair {
         Keypair { inner }
     }
 
-    /// Loads a private key from its 32-byte big-endian scalar.
+    /// Loads a private key from its 32-byte big-endian scalar. Nothing is
+    /// copied out of `bytes`: zeroing them afterwards is the caller's part.
     ///
     /// # Errors
     /// [`CryptoError::InvalidPrivateKey`] unless `bytes` is exactly 32 bytes
     /// holding a scalar in `1..n` for `curve`.
     pub fn from_private_bytes(curve: Curve, bytes: &[u8]) -> Result<Keypair, CryptoError> {
-        // Checked here: the RustCrypto slice constructors zero-pad short input.
-        let bytes: &[u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::InvalidPrivateKey)?;
+        // Checked here: the RustCrypto slice constructors zero-pad short
+        // input. At 32 bytes they borrow the slice as it is.
+        if bytes.len() != 32 {
+            return Err(CryptoError::InvalidPrivateKey);
+        }
         let inner = match curve {
-            Curve::K256 => {
-                k256::ecdsa::SigningKey::from_bytes(&(*bytes).into()).map(KeypairInner::K256)
-            }
-            Curve::P256 => {
-                p256::ecdsa::SigningKey::from_bytes(&(*bytes).into()).map(KeypairInner::P256)
-            }
+            Curve::K256 => k256::ecdsa::SigningKey::from_slice(bytes).map(KeypairInner::K256),
+            Curve::P256 => p256::ecdsa::SigningKey::from_slice(bytes).map(KeypairInner::P256),
         }
         .map_err(|_| CryptoError::InvalidPrivateKey)?;
         Ok(Keypair { inner })
     }
 
-    /// The 32-byte big-endian private scalar. Handle with care.
+    /// The 32-byte big-endian private scalar, in a buffer that zeroes itself
+    /// when dropped. Handle with care: it is the whole secret.
     #[must_use]
-    pub fn private_bytes(&self) -> [u8; 32] {
-        match &self.inner {
-            KeypairInner::K256(sk) => sk.to_bytes().into(),
-            KeypairInner::P256(sk) => sk.to_bytes().into(),
-        }
+    pub fn private_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let scalar = Zeroizing::new(match &self.inner {
+            KeypairInner::K256(sk) => sk.to_bytes(),
+            KeypairInner::P256(sk) => sk.to_bytes(),
+        });
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&scalar);
+        out
     }
 
     /// The key's curve.

@@ -46,6 +46,12 @@
 //! verifying, but still requires the 64-byte compact form that JWS mandates.
 //! Everything that is stored or hashed into a repository or PLC log uses the
 //! strict [`PublicKey::verify`].
+//!
+//! **Secrets.** A [`Keypair`]'s scalar is zeroed when the keypair is dropped
+//! (RustCrypto's signing keys zeroize themselves; [`Keypair`] holds nothing
+//! else secret), its `Debug` shows only the curve and the public key, and
+//! [`Keypair::private_bytes`] hands the scalar out in a [`Zeroizing`] buffer
+//! that zeroes itself in turn. Keep copies of key material the same way.
 
 mod curve;
 mod error;
@@ -57,3 +63,6 @@ pub use curve::Curve;
 pub use error::CryptoError;
 pub use keypair::Keypair;
 pub use public_key::PublicKey;
+/// A value zeroed on drop (from the `zeroize` crate): how secret bytes leave
+/// this module.
+pub use zeroize::Zeroizing;

@@ -317,27 +317,61 @@ fn private_key_validation() {
         );
         let n_minus_1 = sub(&n, &[&[0u8; 31][..], &[1]].concat());
         let key = Keypair::from_private_bytes(curve, &n_minus_1).unwrap();
-        assert_eq!(key.private_bytes(), n_minus_1);
+        assert_eq!(*key.private_bytes(), n_minus_1);
         let generated = Keypair::generate(curve);
         assert_eq!(generated.curve(), curve);
-        let reloaded = Keypair::from_private_bytes(curve, &generated.private_bytes()).unwrap();
+        let reloaded = Keypair::from_private_bytes(curve, &generated.private_bytes()[..]).unwrap();
         assert_eq!(reloaded.public_key(), generated.public_key());
     }
 }
 
 #[test]
 fn keypair_debug_hides_secret() {
-    let secret = [0x42u8; 32];
-    let key = Keypair::from_private_bytes(Curve::P256, &secret).unwrap();
-    let dbg = format!("{key:?}");
-    assert!(dbg.contains("did:key:zDnae"), "{dbg}");
-    assert!(!dbg.contains("42, 42"), "{dbg}");
-    assert!(!dbg.to_lowercase().contains("4242"), "{dbg}");
-    let pk = key.public_key();
+    let fixed = Keypair::from_private_bytes(Curve::P256, &[0x42u8; 32]).unwrap();
+    for key in [
+        fixed,
+        Keypair::generate(Curve::K256),
+        Keypair::generate(Curve::P256),
+    ] {
+        let secret = key.private_bytes();
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let bytes = format!("{:?}", &secret[..]);
+        let did = key.public_key().to_did_key();
+        for dbg in [
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{:?}", key.clone()),
+            format!("{:?}", Some(&key)),
+        ] {
+            assert!(dbg.contains(&did), "{dbg}");
+            assert!(!dbg.to_lowercase().contains(&hex), "{dbg}");
+            assert!(!dbg.contains(&bytes[1..bytes.len() - 1]), "{dbg}");
+            // Not even a 4-byte run of the secret, in hex.
+            for run in hex.as_bytes().chunks(8) {
+                let run = std::str::from_utf8(run).unwrap();
+                assert!(!dbg.to_lowercase().contains(run), "{run} in {dbg}");
+            }
+        }
+    }
+    let pk = Keypair::generate(Curve::K256).public_key();
     assert_eq!(
         format!("{pk:?}"),
         format!("PublicKey({:?})", pk.to_did_key())
     );
+}
+
+/// The secret is zeroed on drop: the keypair says so (and the crate does not
+/// compile if RustCrypto's signing keys stop zeroizing), and the copy
+/// `private_bytes` hands out zeroes itself.
+#[test]
+fn key_material_is_zeroized() {
+    fn zeroize_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    zeroize_on_drop::<Keypair>();
+    let key = Keypair::from_private_bytes(Curve::K256, &[7u8; 32]).unwrap();
+    let mut copy = key.private_bytes();
+    assert_eq!(*copy, [7u8; 32]);
+    zeroize::Zeroize::zeroize(&mut copy);
+    assert_eq!(*copy, [0u8; 32]);
 }
 
 #[test]

@@ -1,58 +1,56 @@
-//! Locates the shared ATProto interop vectors and upstream lexicons and
-//! reads them in place. Included by path from every crate's tests and from
-//! the benches and fuzz targets.
+//! Locates the test data vendored in this repository and reads it: the
+//! interop vectors in `testdata/interop-tests/` and the upstream lexicons in
+//! `atproto-lexicon/lexicons/`. Included by path from every crate's tests,
+//! the `atp` tests, the benches and the fuzz targets.
 //!
-//! The vectors come from `ATPROTO_INTEROP_TESTS`, defaulting to
-//! `../shared/interop-tests` beside the workspace root. A missing folder or
-//! file is a test failure, never a silent skip.
+//! Only the repository itself is read: the workspace root is the nearest
+//! ancestor of the including package's folder that holds
+//! `testdata/interop-tests`. A missing folder or file is a loud failure,
+//! never a silent skip. The `PROVENANCE.md` beside each copy names its
+//! upstream commit.
 
 // Each test binary that includes this file uses only some of the readers.
 #![allow(dead_code, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
-/// `shared/NAME` beside the workspace root, found from whichever package
-/// includes this file (a crate, `examples/atp`, `benches`, `fuzz`).
-fn shared(name: &str) -> PathBuf {
+/// Where the interop vectors sit, from the workspace root.
+const VECTORS: &str = "testdata/interop-tests";
+/// Where the upstream lexicons sit, from the workspace root.
+const LEXICONS: &str = "atproto-lexicon/lexicons";
+
+/// The workspace root, found from whichever package includes this file (a
+/// crate, `examples/atp`, `benches`, `fuzz`).
+pub fn root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .map(|a| a.join("../shared").join(name))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| here.join("../../shared").join(name))
+    match here.ancestors().find(|a| a.join(VECTORS).is_dir()) {
+        Some(root) => root.to_path_buf(),
+        None => panic!(
+            "no {VECTORS} folder in {} or any folder above it: the vendored test data is missing from this checkout",
+            here.display()
+        ),
+    }
 }
 
-/// The interop-tests folder.
+/// A folder of the repository, which must exist.
+fn folder(rel: &str) -> PathBuf {
+    let dir = root().join(rel);
+    assert!(
+        dir.is_dir(),
+        "{} is missing from this checkout",
+        dir.display()
+    );
+    dir
+}
+
+/// The interop-tests folder, `testdata/interop-tests`.
 pub fn dir() -> PathBuf {
-    let dir = match std::env::var_os("ATPROTO_INTEROP_TESTS") {
-        Some(d) => PathBuf::from(d),
-        None => shared("interop-tests"),
-    };
-    assert!(
-        dir.is_dir(),
-        "interop vectors not found at {} (set ATPROTO_INTEROP_TESTS)",
-        dir.display()
-    );
-    dir
+    folder(VECTORS)
 }
 
-/// The upstream lexicon folder: `ATPROTO_LEXICONS`; else `lexicons/` beside
-/// the interop vectors when `ATPROTO_INTEROP_TESTS` is set (both live in
-/// `shared/`); else `../shared/lexicons` beside the workspace root.
+/// The upstream lexicon folder, `atproto-lexicon/lexicons`.
 pub fn lexicons_dir() -> PathBuf {
-    let dir = match (
-        std::env::var_os("ATPROTO_LEXICONS"),
-        std::env::var_os("ATPROTO_INTEROP_TESTS"),
-    ) {
-        (Some(d), _) => PathBuf::from(d),
-        (None, Some(d)) => PathBuf::from(d).join("../lexicons"),
-        (None, None) => shared("lexicons"),
-    };
-    assert!(
-        dir.is_dir(),
-        "upstream lexicons not found at {} (set ATPROTO_LEXICONS)",
-        dir.display()
-    );
-    dir
+    folder(LEXICONS)
 }
 
 /// The text of one vector file, e.g. `syntax/did_syntax_valid.txt`.

@@ -3,7 +3,10 @@
 // assumption in a test is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "bundled")]
+mod bundled;
 mod endpoints;
+mod files;
 mod fixtures;
 #[path = "../../../atproto-core/tests/it/interop.rs"]
 mod interop;

@@ -1,5 +1,6 @@
 //! Hand-written record suites (`tests/data/records/<nsid>.json`) validated
-//! against the upstream lexicons.
+//! against the upstream lexicons (read from the vendored folder here, and
+//! through the bundled catalog in `bundled.rs`).
 //!
 //! Each file is `{"nsid", "valid": [{name, rkey?, record}], "invalid":
 //! [{name, rkey?, record, path, kind}]}` where `kind` is the start of the
@@ -8,8 +9,14 @@
 //! record key).
 
 use atproto_core::data::json;
+use atproto_lexicon::Catalog;
 
 fn run(nsid: &str) {
+    run_with(crate::upstream_catalog(), nsid);
+}
+
+/// Runs the suite of `nsid` through `catalog`.
+pub fn run_with(catalog: &Catalog, nsid: &str) {
     let path = format!(
         "{}/tests/data/records/{nsid}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -17,7 +24,7 @@ fn run(nsid: &str) {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let suite: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(suite["nsid"], nsid);
-    let v = crate::upstream_catalog().record(nsid).unwrap();
+    let v = catalog.record(nsid).unwrap();
     let valid = suite["valid"].as_array().unwrap();
     let invalid = suite["invalid"].as_array().unwrap();
     for case in valid {

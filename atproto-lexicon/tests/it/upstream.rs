@@ -1,23 +1,11 @@
 //! Every upstream lexicon document parses, passes the document rules, and
 //! all of them together resolve every reference.
 
-use atproto_lexicon::LexiconDoc;
-
-fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
+use atproto_lexicon::{LexiconDoc, json_files};
 
 #[test]
 fn every_upstream_document_checks() {
-    let mut files = Vec::new();
-    json_files(&crate::interop::lexicons_dir(), &mut files);
+    let files = json_files(crate::interop::lexicons_dir()).unwrap();
     assert!(
         files.len() >= 400,
         "only {} lexicon files found",

@@ -1,6 +1,5 @@
 //! [`AsyncCarReader`]: reads a CAR from a [`futures_io::AsyncRead`].
 
-use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::pin::Pin;
 
@@ -33,7 +32,8 @@ impl<R: AsyncRead + Unpin> AsyncCarReader<R> {
     ///
     /// # Errors
     /// A [`CarError`] if the header is missing, too large or malformed, or
-    /// reading fails ([`CarErrorKind::Io`]).
+    /// reading fails ([`CarErrorKind::Io`], with the
+    /// [`std::io::Error`] as the source).
     pub async fn new(reader: R) -> Result<Self, CarError> {
         Self::with_limits(reader, CarLimits::DEFAULT).await
     }
@@ -120,10 +120,7 @@ impl<R: AsyncRead + Unpin> AsyncCarReader<R> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(old),
                 Err(e) => {
                     self.buf.truncate(old);
-                    return Err(CarError::new(
-                        CarErrorKind::Io(e.to_string()),
-                        self.framer.offset + old as u64,
-                    ));
+                    return Err(CarError::io(e, self.framer.offset + old as u64));
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! [`CarError`]: why a CAR file was rejected, and where.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::fmt;
 
@@ -11,17 +12,37 @@ use atproto_core::data::{CborError, CidError};
 ///
 /// The offset is where the offending item starts: the length prefix of a
 /// section, the first byte of a CID, the first byte of a block.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// When the underlying reader or writer failed ([`CarErrorKind::Io`]), its
+/// own error is kept as the [`source`](core::error::Error::source), so the
+/// type is neither `Clone` nor `PartialEq`; compare
+/// [`kind`](CarError::kind) and [`offset`](CarError::offset) instead.
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct CarError {
     offset: u64,
     kind: CarErrorKind,
+    cause: Option<Box<dyn core::error::Error + Send + Sync>>,
 }
 
 impl CarError {
     /// An error of `kind` at byte `offset`.
     pub fn new(kind: CarErrorKind, offset: u64) -> Self {
-        CarError { offset, kind }
+        CarError {
+            offset,
+            kind,
+            cause: None,
+        }
+    }
+
+    /// A failure of the underlying reader or writer ([`CarErrorKind::Io`])
+    /// at byte `offset`, keeping its error as the source.
+    pub fn io(cause: impl Into<Box<dyn core::error::Error + Send + Sync>>, offset: u64) -> Self {
+        CarError {
+            offset,
+            kind: CarErrorKind::Io,
+            cause: Some(cause.into()),
+        }
     }
 
     /// What was wrong.
@@ -44,19 +65,33 @@ impl CarError {
     pub fn is_hash_mismatch(&self) -> bool {
         matches!(self.kind, CarErrorKind::HashMismatch { .. })
     }
+
+    /// The [`std::io::Error`] of the underlying reader or writer, when that
+    /// is what failed.
+    #[cfg(feature = "std")]
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.cause.as_ref()?.downcast_ref()
+    }
 }
 
 impl fmt::Display for CarError {
+    /// The kind and offset, then the cause's message if there is one (the
+    /// message alone tells the whole story).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.kind, self.offset)
+        write!(f, "{} at byte {}", self.kind, self.offset)?;
+        match &self.cause {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
     }
 }
 
 impl core::error::Error for CarError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
-        match &self.kind {
-            CarErrorKind::BadHeader(HeaderError::Cbor(e)) => Some(e),
-            CarErrorKind::MalformedCid(e) => Some(e),
+        match (&self.kind, &self.cause) {
+            (_, Some(cause)) => Some(&**cause),
+            (CarErrorKind::BadHeader(HeaderError::Cbor(e)), None) => Some(e),
+            (CarErrorKind::MalformedCid(e), None) => Some(e),
             _ => None,
         }
     }
@@ -119,9 +154,10 @@ pub enum CarErrorKind {
         /// The CID the section claimed.
         cid: Cid,
     },
-    /// An I/O error from the underlying reader or writer (its message).
-    #[error("I/O error: {0}")]
-    Io(String),
+    /// The underlying reader or writer failed; its error is the
+    /// [`CarError`]'s source (see [`CarError::io`]).
+    #[error("I/O error")]
+    Io,
 }
 
 /// Why a CAR header was rejected.

@@ -72,7 +72,7 @@ pub use error::{CarError, CarErrorKind, HeaderError};
 pub use reader::{CarReader, LoadedCar, load_car};
 #[cfg(feature = "std")]
 pub use stream::CarStreamReader;
-pub use writer::{CarWrite, CarWriter};
+pub use writer::{CarWrite, CarWriter, SinkError};
 
 /// Largest accepted header by default: 64 KiB (a one-root header is 58 bytes;
 /// this leaves room for about a thousand roots).

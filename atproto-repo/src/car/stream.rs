@@ -1,7 +1,6 @@
 //! [`CarStreamReader`]: reads a CAR from any [`std::io::Read`], and the
 //! buffered framing it shares with the async reader.
 
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
@@ -158,7 +157,8 @@ impl<R: std::io::Read> CarStreamReader<R> {
     ///
     /// # Errors
     /// A [`CarError`] if the header is missing, too large or malformed, or
-    /// reading fails ([`CarErrorKind::Io`]).
+    /// reading fails ([`CarErrorKind::Io`], with the
+    /// [`std::io::Error`] as the source).
     pub fn new(reader: R) -> Result<Self, CarError> {
         Self::with_limits(reader, CarLimits::DEFAULT)
     }
@@ -242,10 +242,7 @@ impl<R: std::io::Read> CarStreamReader<R> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(old),
                 Err(e) => {
                     self.buf.truncate(old);
-                    return Err(CarError::new(
-                        CarErrorKind::Io(e.to_string()),
-                        self.framer.offset + old as u64,
-                    ));
+                    return Err(CarError::io(e, self.framer.offset + old as u64));
                 }
             }
         }

@@ -5,10 +5,12 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 
 use super::error::{CarError, CarErrorKind, HeaderError};
+use super::section::encode_header;
 use atproto_core::data::{MAX_CID_LEN, encode_cid};
 use atproto_core::varint::{self, MAX_U64_LEN};
 
-use super::section::encode_header;
+/// The error a [`CarWrite`] sink fails with.
+pub type SinkError = alloc::boxed::Box<dyn core::error::Error + Send + Sync>;
 
 /// Where a [`CarWriter`] puts its bytes.
 ///
@@ -20,22 +22,21 @@ pub trait CarWrite {
     /// Writes all of `bytes`.
     ///
     /// # Errors
-    /// [`CarErrorKind::Io`] with the sink's message.
-    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind>;
+    /// The sink's own error; the [`CarWriter`] reports it as a
+    /// [`CarErrorKind::Io`] [`CarError`] whose source it is.
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkError>;
 }
 
 #[cfg(feature = "std")]
 impl<W: std::io::Write + ?Sized> CarWrite for W {
-    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind> {
-        use alloc::string::ToString;
-        self.write_all(bytes)
-            .map_err(|e| CarErrorKind::Io(e.to_string()))
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
+        self.write_all(bytes).map_err(SinkError::from)
     }
 }
 
 #[cfg(not(feature = "std"))]
 impl CarWrite for Vec<u8> {
-    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), CarErrorKind> {
+    fn write_car_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
         self.extend_from_slice(bytes);
         Ok(())
     }
@@ -72,8 +73,7 @@ impl<W: CarWrite> CarWriter<W> {
         let mut buf = Vec::with_capacity(prefix.len() + header.len());
         buf.extend_from_slice(prefix);
         buf.extend_from_slice(&header);
-        out.write_car_bytes(&buf)
-            .map_err(|kind| CarError::new(kind, 0))?;
+        out.write_car_bytes(&buf).map_err(|e| CarError::io(e, 0))?;
         Ok(CarWriter {
             out,
             written: buf.len() as u64,
@@ -94,7 +94,7 @@ impl<W: CarWrite> CarWriter<W> {
         let n = prefix.len() + cid.len();
         head[..prefix.len()].copy_from_slice(prefix);
         head[prefix.len()..n].copy_from_slice(cid);
-        let at = |kind| CarError::new(kind, self.written);
+        let at = |e| CarError::io(e, self.written);
         self.out.write_car_bytes(&head[..n]).map_err(at)?;
         self.out.write_car_bytes(block).map_err(at)?;
         self.written += (n + block.len()) as u64;

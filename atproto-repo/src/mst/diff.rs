@@ -1,6 +1,5 @@
 //! The difference between two trees, as record operations.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
@@ -10,6 +9,7 @@ use super::MstError;
 use super::iter::{Pos, Walker};
 use super::tree::{Mst, load_node};
 use crate::block_store::BlockStore;
+use crate::record_path::RecordPath;
 
 /// One change between two trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +18,14 @@ pub enum DiffOp {
     /// The key is only in the new tree.
     Create {
         /// The key.
-        key: String,
+        key: RecordPath,
         /// Its value in the new tree.
         cid: Cid,
     },
     /// The key is in both trees with different values.
     Update {
         /// The key.
-        key: String,
+        key: RecordPath,
         /// Its value in the old tree.
         prev: Cid,
         /// Its value in the new tree.
@@ -34,7 +34,7 @@ pub enum DiffOp {
     /// The key is only in the old tree.
     Delete {
         /// The key.
-        key: String,
+        key: RecordPath,
         /// Its value in the old tree.
         prev: Cid,
     },
@@ -42,7 +42,7 @@ pub enum DiffOp {
 
 impl DiffOp {
     /// The key the operation is about.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &RecordPath {
         match self {
             DiffOp::Create { key, .. }
             | DiffOp::Update { key, .. }
@@ -140,29 +140,19 @@ where
             Step::Done => return Ok(ops),
             Step::Delete => {
                 if let Some((key, prev)) = a.take_leaf() {
-                    ops.push(DiffOp::Delete {
-                        key: key.into_owned(),
-                        prev,
-                    });
+                    ops.push(DiffOp::Delete { key, prev });
                 }
             }
             Step::Create => {
                 if let Some((key, cid)) = b.take_leaf() {
-                    ops.push(DiffOp::Create {
-                        key: key.into_owned(),
-                        cid,
-                    });
+                    ops.push(DiffOp::Create { key, cid });
                 }
             }
             Step::Same { updated } => {
                 let old = a.take_leaf();
                 let new = b.take_leaf();
                 if let (true, Some((_, prev)), Some((key, cid))) = (updated, old, new) {
-                    ops.push(DiffOp::Update {
-                        key: key.into_owned(),
-                        prev,
-                        cid,
-                    });
+                    ops.push(DiffOp::Update { key, prev, cid });
                 }
             }
             Step::SkipBoth => {

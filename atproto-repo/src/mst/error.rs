@@ -1,27 +1,21 @@
 //! The MST error type.
 
 use alloc::boxed::Box;
-use alloc::string::String;
-use core::fmt;
 
 use atproto_core::Cid;
 
 use crate::block_store::StoreError;
+use crate::suffix::Suffix;
 
 /// Why an MST operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: a store failure carries the backend's own
+/// error as its [`source`](core::error::Error::source).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MstError {
-    /// A key is not `<collection>/<rkey>` over the allowed characters.
-    #[error("invalid MST key {key:?}: {reason}")]
-    InvalidKey {
-        /// The key as given (lossily decoded when it was not UTF-8).
-        key: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
     /// A node's bytes are not the canonical DAG-CBOR of a well-formed node.
-    #[error("malformed MST node{}: byte {offset}: {reason}", InNode(.cid.as_deref()))]
+    #[error("malformed MST node{}: byte {offset}: {reason}", Suffix(" ", .cid.as_deref()))]
     MalformedNode {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -31,7 +25,7 @@ pub enum MstError {
         reason: &'static str,
     },
     /// A node holds more entries than [`MAX_NODE_ENTRIES`](super::MAX_NODE_ENTRIES).
-    #[error("MST node{} has {count} entries; the limit is {max}", InNode(.cid.as_deref()))]
+    #[error("MST node{} has {count} entries; the limit is {max}", Suffix(" ", .cid.as_deref()))]
     TooManyEntries {
         /// The node's CID, when it was being loaded from a store.
         cid: Option<Box<Cid>>,
@@ -71,21 +65,10 @@ pub enum MstError {
     /// An internal invariant of the in-memory tree was broken (a bug).
     #[error("internal MST invariant broken: {0}")]
     Internal(&'static str),
-    /// The block store failed.
-    #[error(transparent)]
+    /// The block store failed; the [`StoreError`] is the
+    /// [`source`](core::error::Error::source).
+    #[error("{0}")]
     Store(#[from] StoreError),
-}
-
-/// Formats " <cid>" when a CID is known.
-struct InNode<'a>(Option<&'a Cid>);
-
-impl fmt::Display for InNode<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(cid) => write!(f, " {cid}"),
-            None => Ok(()),
-        }
-    }
 }
 
 impl MstError {

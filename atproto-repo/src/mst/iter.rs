@@ -2,8 +2,8 @@
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
+use core::ops::{Bound, RangeBounds};
 
 use atproto_core::Cid;
 
@@ -11,12 +11,13 @@ use super::MstError;
 use super::repr::ValueCid;
 use super::tree::{Link, Mst, Node, child_layer, load_node};
 use crate::block_store::BlockStore;
+use crate::record_path::RecordPath;
 
 /// A key and its value, as iteration yields them.
 ///
-/// The key borrows from the tree when its node is in memory and is owned
-/// when the node was read from the store for this traversal.
-pub type KeyValue<'a> = (Cow<'a, str>, Cid);
+/// The key is a copy of the tree's (a [`RecordPath`] of up to 46 bytes is
+/// copied without allocating).
+pub type KeyValue = (RecordPath, Cid);
 
 enum NodeRef<'a> {
     Borrowed(&'a Node),
@@ -37,14 +38,19 @@ impl NodeRef<'_> {
 struct Frame<'a> {
     node: NodeRef<'a>,
     pos: usize,
-    lo: Option<Cow<'a, str>>,
-    hi: Option<Cow<'a, str>>,
+    lo: Option<Cow<'a, RecordPath>>,
+    hi: Option<Cow<'a, RecordPath>>,
+}
+
+/// The bytes of an optional bound.
+fn bytes<'b>(bound: &'b Option<Cow<'_, RecordPath>>) -> Option<&'b [u8]> {
+    bound.as_deref().map(RecordPath::as_bytes)
 }
 
 /// Where a walker stands.
 pub(crate) enum Pos<'w> {
     End,
-    Leaf(&'w str, &'w ValueCid),
+    Leaf(&'w RecordPath, &'w ValueCid),
     /// A non-empty subtree, with its layer.
     Subtree(u8),
 }
@@ -103,21 +109,12 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
     }
 
     /// Takes the leaf the walker stands on (call after `peek` gave a leaf).
-    pub(crate) fn take_leaf(&mut self) -> Option<KeyValue<'a>> {
+    pub(crate) fn take_leaf(&mut self) -> Option<KeyValue> {
         let top = self.stack.last_mut()?;
         let i = top.pos / 2;
         top.pos += 1;
-        match &top.node {
-            NodeRef::Borrowed(n) => {
-                let n: &'a Node = n;
-                let e = n.entries.get(i)?;
-                Some((Cow::Borrowed(&*e.key), e.value.to_cid()))
-            }
-            NodeRef::Owned(n) => {
-                let e = n.entries.get(i)?;
-                Some((Cow::Owned(String::from(&*e.key)), e.value.to_cid()))
-            }
-        }
+        let e = top.node.node().entries.get(i)?;
+        Some((e.key.clone(), e.value.to_cid()))
     }
 
     /// Steps over the subtree the walker stands on.
@@ -139,10 +136,10 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
                 let n: &'a Node = n;
                 let lo = match g {
                     0 => top.lo.clone(),
-                    _ => Some(Cow::Borrowed(&*n.entries[g - 1].key)),
+                    _ => Some(Cow::Borrowed(&n.entries[g - 1].key)),
                 };
                 let hi = match n.entries.get(g) {
-                    Some(e) => Some(Cow::Borrowed(&*e.key)),
+                    Some(e) => Some(Cow::Borrowed(&e.key)),
                     None => top.hi.clone(),
                 };
                 let child = match n.gap(g) {
@@ -151,7 +148,7 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
                     Link::Stub(cid) => {
                         let layer = child_layer(n)?;
                         let (c, _) =
-                            load_node(self.store, cid, Some(layer), lo.as_deref(), hi.as_deref())?;
+                            load_node(self.store, cid, Some(layer), bytes(&lo), bytes(&hi))?;
                         NodeRef::Owned(Box::new(c))
                     }
                 };
@@ -160,10 +157,10 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
             NodeRef::Owned(n) => {
                 let lo = match g {
                     0 => top.lo.clone(),
-                    _ => Some(Cow::Owned(String::from(&*n.entries[g - 1].key))),
+                    _ => Some(Cow::Owned(n.entries[g - 1].key.clone())),
                 };
                 let hi = match n.entries.get(g) {
-                    Some(e) => Some(Cow::Owned(String::from(&*e.key))),
+                    Some(e) => Some(Cow::Owned(e.key.clone())),
                     None => top.hi.clone(),
                 };
                 let child = match n.gap(g) {
@@ -174,7 +171,7 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
                     Link::Stub(cid) => {
                         let layer = child_layer(n)?;
                         let (c, _) =
-                            load_node(self.store, cid, Some(layer), lo.as_deref(), hi.as_deref())?;
+                            load_node(self.store, cid, Some(layer), bytes(&lo), bytes(&hi))?;
                         NodeRef::Owned(Box::new(c))
                     }
                 };
@@ -191,7 +188,7 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
     }
 
     /// Positions the walker at the first key `>= start` (or `> start`).
-    pub(crate) fn seek(&mut self, start: &str, inclusive: bool) -> Result<(), MstError> {
+    pub(crate) fn seek(&mut self, start: &[u8], inclusive: bool) -> Result<(), MstError> {
         loop {
             let Some(top) = self.stack.last_mut() else {
                 return Ok(());
@@ -199,7 +196,7 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
             let node = top.node.node();
             match node
                 .entries
-                .binary_search_by(|e| e.key.bytes().cmp(start.as_bytes()))
+                .binary_search_by(|e| e.key.as_bytes().cmp(start))
             {
                 Ok(i) => {
                     top.pos = if inclusive { 2 * i + 1 } else { 2 * i + 2 };
@@ -228,7 +225,8 @@ impl<'a, S: BlockStore + ?Sized> Walker<'a, S> {
 /// iteration reaches them; a failure is yielded once, then iteration stops.
 pub struct Iter<'a, S: ?Sized> {
     walker: Walker<'a, S>,
-    end: Option<Box<str>>,
+    /// Where iteration stops: a key beyond this bound ends it.
+    end: Bound<Box<[u8]>>,
     error: Option<MstError>,
     done: bool,
 }
@@ -237,13 +235,13 @@ impl<'a, S: BlockStore + ?Sized> Iter<'a, S> {
     fn new(root: &'a Node, store: &'a S) -> Self {
         Iter {
             walker: Walker::new(root, store),
-            end: None,
+            end: Bound::Unbounded,
             error: None,
             done: false,
         }
     }
 
-    fn seek(mut self, start: &str, inclusive: bool) -> Self {
+    fn seek(mut self, start: &[u8], inclusive: bool) -> Self {
         if let Err(e) = self.walker.seek(start, inclusive) {
             self.error = Some(e);
         }
@@ -252,7 +250,7 @@ impl<'a, S: BlockStore + ?Sized> Iter<'a, S> {
 }
 
 impl<'a, S: BlockStore + ?Sized> Iterator for Iter<'a, S> {
-    type Item = Result<KeyValue<'a>, MstError>;
+    type Item = Result<KeyValue, MstError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -269,7 +267,12 @@ impl<'a, S: BlockStore + ?Sized> Iterator for Iter<'a, S> {
                     return None;
                 }
                 Pos::Leaf(key, _) => {
-                    if self.end.as_deref().is_some_and(|end| key >= end) {
+                    let past_end = match &self.end {
+                        Bound::Included(end) => key.as_bytes() > &end[..],
+                        Bound::Excluded(end) => key.as_bytes() >= &end[..],
+                        Bound::Unbounded => false,
+                    };
+                    if past_end {
                         self.done = true;
                         return None;
                     }
@@ -293,37 +296,65 @@ impl<S: BlockStore> Mst<S> {
     }
 
     /// Every key and value, in key order, collected.
-    pub fn entries(&self) -> Result<Vec<(String, Cid)>, MstError> {
-        self.iter()
-            .map(|kv| kv.map(|(k, v)| (k.into_owned(), v)))
-            .collect()
+    pub fn entries(&self) -> Result<Vec<KeyValue>, MstError> {
+        self.iter().collect()
     }
 
-    /// The keys in `range` (start inclusive, end exclusive), in order.
-    pub fn range(&self, range: core::ops::Range<&str>) -> Iter<'_, S> {
-        let mut it = Iter::new(&self.root, &self.store).seek(range.start, true);
-        it.end = Some(range.end.into());
+    /// The keys in `range`, in order: `mst.range(&a..&b)`, `mst.range(&a..)`,
+    /// `mst.range(&a..=&b)`, ...
+    pub fn range<R: RangeBounds<RecordPath>>(&self, range: R) -> Iter<'_, S> {
+        let it = Iter::new(&self.root, &self.store);
+        let mut it = match range.start_bound() {
+            Bound::Included(start) => it.seek(start.as_bytes(), true),
+            Bound::Excluded(start) => it.seek(start.as_bytes(), false),
+            Bound::Unbounded => it,
+        };
+        it.end = match range.end_bound() {
+            Bound::Included(end) => Bound::Included(end.as_bytes().into()),
+            Bound::Excluded(end) => Bound::Excluded(end.as_bytes().into()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
         it
     }
 
     /// The records of one collection (keys `<collection>/...`), in order.
+    ///
+    /// The collection is a string rather than an
+    /// [`Nsid`](atproto_core::syntax::Nsid): a tree may hold any valid
+    /// [`RecordPath`]. A collection with a `/` or another byte a path cannot
+    /// hold lists nothing.
     pub fn list_prefix(&self, collection: &str) -> Iter<'_, S> {
-        let mut start = String::with_capacity(collection.len() + 1);
-        start.push_str(collection);
-        start.push('/');
-        let mut it = Iter::new(&self.root, &self.store).seek(&start, true);
+        self.list_collection(collection, None)
+    }
+
+    /// The records of `collection` after the record key `after` (all of
+    /// them when `None`), in order.
+    pub(crate) fn list_collection(&self, collection: &str, after: Option<&str>) -> Iter<'_, S> {
+        let mut start = Vec::with_capacity(collection.len() + 1 + after.map_or(0, str::len));
+        start.extend_from_slice(collection.as_bytes());
+        start.push(b'/');
+        let mut it = match after {
+            Some(after) => {
+                let len = start.len();
+                start.extend_from_slice(after.as_bytes());
+                let it = Iter::new(&self.root, &self.store).seek(&start, false);
+                start.truncate(len);
+                it
+            }
+            None => Iter::new(&self.root, &self.store).seek(&start, true),
+        };
         // '0' is the byte after '/', so this ends right after the collection.
         start.pop();
-        start.push('0');
-        it.end = Some(start.into_boxed_str());
+        start.push(b'0');
+        it.end = Bound::Excluded(start.into_boxed_slice());
         it
     }
 
     /// The keys after `after` (all keys when `None`), in order.
-    pub fn iter_after(&self, after: Option<&str>) -> Iter<'_, S> {
+    pub fn iter_after(&self, after: Option<&RecordPath>) -> Iter<'_, S> {
         let it = Iter::new(&self.root, &self.store);
         match after {
-            Some(after) => it.seek(after, false),
+            Some(after) => it.seek(after.as_bytes(), false),
             None => it,
         }
     }
@@ -331,10 +362,11 @@ impl<S: BlockStore> Mst<S> {
     /// One page: up to `limit` entries with keys after the cursor `after`.
     ///
     /// Pass the last key of a page as `after` to get the next one.
-    pub fn list(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, Cid)>, MstError> {
-        self.iter_after(after)
-            .take(limit)
-            .map(|kv| kv.map(|(k, v)| (k.into_owned(), v)))
-            .collect()
+    pub fn list(
+        &self,
+        after: Option<&RecordPath>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, MstError> {
+        self.iter_after(after).take(limit).collect()
     }
 }

@@ -1,6 +1,7 @@
 //! The Merkle Search Tree (MST): the key/value index of a repository.
 //!
-//! Keys are repository paths `<collection>/<rkey>`; values are record CIDs.
+//! Keys are record paths ([`RecordPath`](crate::RecordPath),
+//! `<collection>/<rkey>`, validated when built); values are record CIDs.
 //! A key's height is half the number of leading zero bits of SHA-256(key)
 //! (fan-out 4), and a node holds the keys of one height, with subtrees one
 //! layer down between them. The shape depends only on the set of keys, so
@@ -11,23 +12,25 @@
 //!   covering proofs for sync v1.1 commits).
 //! - [`NodeData`]: the on-wire node, with a canonical encoder and a strict
 //!   decoder for untrusted bytes.
-//! - [`key_height`], [`validate_key`], [`common_prefix_len`]: key helpers.
+//! - [`key_height`], [`common_prefix_len`]: key helpers over bytes.
 //!
 //! ```
 //! use atproto_repo::mst::{Mst, EMPTY_TREE_ROOT};
 //! use atproto_repo::block_store::MemoryBlockStore;
+//! use atproto_repo::RecordPath;
 //!
 //! let mut mst = Mst::new();
 //! assert_eq!(mst.root_cid()?.to_string(), EMPTY_TREE_ROOT);
 //! let value = mst.root_cid()?; // any CID will do as a value
-//! mst.insert("app.bsky.feed.post/3jzfcijpj2z2a", value)?;
-//! assert_eq!(mst.get("app.bsky.feed.post/3jzfcijpj2z2a")?, Some(value));
+//! let path: RecordPath = "app.bsky.feed.post/3jzfcijpj2z2a".parse()?;
+//! mst.insert(&path, value)?;
+//! assert_eq!(mst.get(&path)?, Some(value));
 //!
 //! let mut store = MemoryBlockStore::new();
 //! let root = mst.write_blocks(&mut store)?;
 //! let loaded = Mst::load(&mut store, root)?;
-//! assert_eq!(loaded.entries()?.len(), 1);
-//! # Ok::<(), atproto_repo::mst::MstError>(())
+//! assert_eq!(loaded.entries()?, [(path, value)]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod diff;
@@ -43,7 +46,7 @@ pub use atproto_core::data::MAX_CID_LEN;
 pub use diff::DiffOp;
 pub use error::MstError;
 pub use iter::{Iter, KeyValue};
-pub use key::{MAX_KEY_LEN, common_prefix_len, key_height, validate_key};
+pub use key::{common_prefix_len, key_height};
 pub use node::{EntryData, MAX_NODE_ENTRIES, NodeData, node_cid};
 pub(crate) use node::{LinkRef, NodeRefs, cid_from_digest};
 pub use tree::Mst;

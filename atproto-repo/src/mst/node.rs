@@ -7,7 +7,6 @@
 //! (the rest). The decoder accepts only that exact form, so a decoded node
 //! re-encodes to the same bytes and the same CID.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
@@ -18,7 +17,8 @@ use atproto_core::data::{
 use atproto_core::varint::VarintError;
 
 use super::MstError;
-use super::key::{MAX_KEY_LEN, common_prefix_len, scan_key_bytes, validate_key};
+use super::key::common_prefix_len;
+use crate::record_path::{MAX_PATH_LEN, RecordPath, scan_key_bytes, validate};
 
 /// The most entries a node may hold when decoded from untrusted bytes.
 ///
@@ -42,7 +42,7 @@ pub struct NodeData {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryData {
     /// The full key.
-    pub key: String,
+    pub key: RecordPath,
     /// The value (`v`): the CID of the record.
     pub value: Cid,
     /// The subtree holding keys between this entry and the next (`t`).
@@ -89,16 +89,8 @@ impl NodeData {
         refs.decode(bytes)?;
         let mut entries = Vec::with_capacity(refs.entries.len());
         for (i, e) in refs.entries.iter().enumerate() {
-            // The decoder accepted only ASCII keys, so this cannot fail.
-            let key = core::str::from_utf8(refs.key(i))
-                .map_err(|_| MstError::MalformedNode {
-                    cid: None,
-                    offset: 0,
-                    reason: "entry key is not UTF-8",
-                })?
-                .into();
             entries.push(EntryData {
-                key,
+                key: RecordPath::from_checked(refs.key(i)),
                 value: e.value.cid(bytes),
                 right: e.right.as_ref().map(|r| r.cid(bytes)),
             });
@@ -213,7 +205,7 @@ impl NodeRefs {
             r.expect_key(b"k")?;
             let k_at = r.pos;
             let k_len = r.head_of(MAJOR_BYTES, "expected the key suffix `k` as bytes")?;
-            if k_len > MAX_KEY_LEN as u64 {
+            if k_len > MAX_PATH_LEN as u64 {
                 return Err(r.error_at(k_at, "key suffix longer than 1024 bytes"));
             }
             let suffix = r.take(k_len as usize)?;
@@ -259,7 +251,7 @@ impl NodeRefs {
                     _ => debug_assert!(key > prev),
                 }
             }
-            // As `validate_key`, scanning only the suffix: the previous key
+            // As `record_path::validate`, scanning only the suffix: the previous key
             // was valid, so its prefix holds allowed bytes and at most the
             // one `/` at `prev_slash`.
             let valid = match scan_key_bytes(suffix) {
@@ -272,7 +264,7 @@ impl NodeRefs {
                     match slash {
                         Some(slash) if slash > 0 && slash + 1 < key.len() => {
                             prev_slash = slash;
-                            key.len() <= MAX_KEY_LEN
+                            key.len() <= MAX_PATH_LEN
                         }
                         _ => false,
                     }
@@ -280,10 +272,10 @@ impl NodeRefs {
                 None => false,
             };
             if !valid {
-                debug_assert!(validate_key(key).is_err());
+                debug_assert!(validate(key).is_err());
                 return Err(r.error_at(k_at, "entry key is not a valid MST key"));
             }
-            debug_assert!(validate_key(key).is_ok());
+            debug_assert!(validate(key).is_ok());
             r.expect_key(b"t")?;
             let right = r.nullable_link()?;
             r.expect_key(b"v")?;

@@ -21,6 +21,7 @@ use super::MstError;
 use super::node::cid_from_digest;
 use super::tree::{Link, Mst, Node, gap_parts, resolve};
 use crate::block_store::BlockStore;
+use crate::record_path::RecordPath;
 
 #[derive(Clone, Copy)]
 enum Rule {
@@ -40,7 +41,7 @@ fn subtree_at(node: &Node, g: usize) -> Option<usize> {
 /// neighbour just before a key, or before where it would be, is the subtree
 /// at gap `i` (else a key, which ends the descent); the one just after a
 /// present key `j` is the subtree at gap `j + 1`.
-fn step(node: &Node, key: &str, rule: Rule) -> (bool, Option<usize>) {
+fn step(node: &Node, key: &[u8], rule: Rule) -> (bool, Option<usize>) {
     match (rule, node.search(key)) {
         (Rule::Key, Ok(_)) => (true, None),
         (Rule::Key, Err(i)) => {
@@ -64,10 +65,10 @@ impl<T: BlockStore + ?Sized> Prover<'_, T> {
     fn prove<S: BlockStore + ?Sized>(
         &mut self,
         node: &mut Node,
-        key: &str,
+        key: &[u8],
         rule: Rule,
-        lo: Option<&str>,
-        hi: Option<&str>,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
         store: &S,
     ) -> Result<(), MstError> {
         let (include, next) = step(node, key, rule);
@@ -111,7 +112,7 @@ impl<S: BlockStore> Mst<S> {
     pub fn covering_proof<I, K, T>(&mut self, keys: I, out: &mut T) -> Result<Cid, MstError>
     where
         I: IntoIterator<Item = K>,
-        K: AsRef<str>,
+        K: AsRef<RecordPath>,
         T: BlockStore + ?Sized,
     {
         let root = self.root_cid()?;
@@ -123,8 +124,9 @@ impl<S: BlockStore> Mst<S> {
         prover.emit(&self.root)?;
         let mut result = Ok(());
         'keys: for key in keys {
+            let key = key.as_ref().as_bytes();
             for rule in [Rule::Key, Rule::LeftNeighbour, Rule::RightNeighbour] {
-                result = prover.prove(&mut self.root, key.as_ref(), rule, None, None, &self.store);
+                result = prover.prove(&mut self.root, key, rule, None, None, &self.store);
                 if result.is_err() {
                     break 'keys;
                 }

@@ -10,13 +10,14 @@ use atproto_core::data::{DAG_CBOR_CODEC, SHA2_256, SHA2_256_LEN};
 use bytes::Bytes;
 
 use super::MstError;
-use super::key::{key_height, validate_key};
+use super::key::key_height;
 use super::node::{
     NodeRefs, cid_from_digest, write_cid, write_entry_start, write_entry_value_key,
     write_node_head, write_node_link, write_node_tail_key, write_null,
 };
-use super::repr::{Key, ValueCid};
+use super::repr::ValueCid;
 use crate::block_store::{BlockStore, MemoryBlockStore};
+use crate::record_path::RecordPath;
 
 /// A link from a node to a subtree one layer down.
 #[derive(Debug, Clone, Default)]
@@ -81,7 +82,7 @@ impl Link {
 /// One key of a node, its value, and the subtree after it.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) key: Key,
+    pub(crate) key: RecordPath,
     pub(crate) value: ValueCid,
     pub(crate) right: Link,
 }
@@ -136,15 +137,14 @@ impl Node {
         }
     }
 
-    pub(crate) fn search(&self, key: &str) -> Result<usize, usize> {
-        let key = key.as_bytes();
+    pub(crate) fn search(&self, key: &[u8]) -> Result<usize, usize> {
         if self.entries.len() > 8 {
-            return self.entries.binary_search_by(|e| e.key.bytes().cmp(key));
+            return self.entries.binary_search_by(|e| e.key.as_bytes().cmp(key));
         }
         // Nodes hold about four entries: a forward scan touches memory in
         // order and beats a binary search's unpredictable branches.
         for (i, e) in self.entries.iter().enumerate() {
-            match e.key.bytes().cmp(key) {
+            match e.key.as_bytes().cmp(key) {
                 core::cmp::Ordering::Less => {}
                 core::cmp::Ordering::Equal => return Ok(i),
                 core::cmp::Ordering::Greater => return Err(i),
@@ -157,11 +157,11 @@ impl Node {
         write_node_head(out, self.entries.len());
         let mut prev: &[u8] = &[];
         for e in &self.entries {
-            write_entry_start(out, prev, e.key.bytes());
+            write_entry_start(out, prev, e.key.as_bytes());
             e.right.write(out)?;
             write_entry_value_key(out);
             e.value.write(out);
-            prev = e.key.bytes();
+            prev = e.key.as_bytes();
         }
         write_node_tail_key(out);
         self.left.write(out)
@@ -225,11 +225,11 @@ impl Node {
     /// tree changed.
     fn insert(
         &mut self,
-        key: &str,
+        key: &RecordPath,
         height: u8,
         value: ValueCid,
     ) -> Result<(Option<ValueCid>, bool), MstError> {
-        match self.search(key) {
+        match self.search(key.as_bytes()) {
             Ok(i) => {
                 let e = &mut self.entries[i];
                 if e.value == value {
@@ -240,12 +240,12 @@ impl Node {
                 Ok((Some(old), true))
             }
             Err(g) if self.layer == height => {
-                let (l, r) = split(mem::take(self.gap_mut(g)), key)?;
+                let (l, r) = split(mem::take(self.gap_mut(g)), key.as_bytes())?;
                 *self.gap_mut(g) = l;
                 self.entries.insert(
                     g,
                     Entry {
-                        key: Key::new(key),
+                        key: key.clone(),
                         value,
                         right: r,
                     },
@@ -271,7 +271,7 @@ impl Node {
         }
     }
 
-    fn remove(&mut self, key: &str, height: u8) -> Result<Option<ValueCid>, MstError> {
+    fn remove(&mut self, key: &[u8], height: u8) -> Result<Option<ValueCid>, MstError> {
         match self.search(key) {
             Ok(i) => {
                 let e = self.entries.remove(i);
@@ -308,9 +308,9 @@ impl Node {
     /// a split around `key` follows).
     fn load_path<S: BlockStore + ?Sized>(
         &mut self,
-        key: &str,
-        lo: Option<&str>,
-        hi: Option<&str>,
+        key: &[u8],
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
         store: &S,
     ) -> Result<(), MstError> {
         let Err(g) = self.search(key) else {
@@ -331,9 +331,9 @@ impl Node {
     /// facing edges of the two subtrees around it, which get merged.
     fn load_remove_path<S: BlockStore + ?Sized>(
         &mut self,
-        key: &str,
-        lo: Option<&str>,
-        hi: Option<&str>,
+        key: &[u8],
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
         store: &S,
     ) -> Result<(), MstError> {
         if self.layer == 0 {
@@ -367,8 +367,8 @@ enum Edge {
 fn load_edge<S: BlockStore + ?Sized>(
     link: &mut Link,
     layer: u8,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
     edge: Edge,
     store: &S,
 ) -> Result<(), MstError> {
@@ -392,20 +392,20 @@ pub(crate) fn gap_parts<'a>(
     left: &'a mut Link,
     entries: &'a mut [Entry],
     g: usize,
-    lo: Option<&'a str>,
-    hi: Option<&'a str>,
-) -> (Option<&'a str>, Option<&'a str>, &'a mut Link) {
+    lo: Option<&'a [u8]>,
+    hi: Option<&'a [u8]>,
+) -> (Option<&'a [u8]>, Option<&'a [u8]>, &'a mut Link) {
     let (before, after) = entries.split_at_mut(g);
     let after: &'a [Entry] = after;
     let chi = match after.first() {
-        Some(e) => Some(&*e.key),
+        Some(e) => Some(e.key.as_bytes()),
         None => hi,
     };
     match before.split_last_mut() {
         None => (lo, chi, left),
         Some((e, _)) => {
             let Entry { key, right, .. } = e;
-            (Some(&**key), chi, right)
+            (Some(key.as_bytes()), chi, right)
         }
     }
 }
@@ -414,8 +414,8 @@ pub(crate) fn gap_parts<'a>(
 pub(crate) fn resolve<'n, S: BlockStore + ?Sized>(
     link: &'n mut Link,
     layer: u8,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
     store: &S,
 ) -> Result<Option<&'n mut Node>, MstError> {
     if let Link::Stub(cid) = link {
@@ -429,7 +429,7 @@ pub(crate) fn resolve<'n, S: BlockStore + ?Sized>(
 }
 
 /// Splits a subtree into the keys below `key` and the keys above it.
-fn split(link: Link, key: &str) -> Result<(Link, Link), MstError> {
+fn split(link: Link, key: &[u8]) -> Result<(Link, Link), MstError> {
     let mut node = match link {
         Link::Empty => return Ok((Link::Empty, Link::Empty)),
         Link::Stub(_) => return Err(MstError::Internal("split path not loaded")),
@@ -481,8 +481,8 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     store: &S,
     cid: &Cid,
     layer: Option<u8>,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
 ) -> Result<(Node, Bytes), MstError> {
     let mh = cid.hash();
     if cid.version() != Version::V1 || cid.codec() != DAG_CBOR_CODEC {
@@ -538,7 +538,7 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
         return Err(MstError::structure(cid, "a layer-0 node has subtrees"));
     }
     if let (Some(lo), 1..) = (lo, count) {
-        if data.key(0) <= lo.as_bytes() {
+        if data.key(0) <= lo {
             return Err(MstError::structure(
                 cid,
                 "keys below the range the parent node gives",
@@ -546,7 +546,7 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
         }
     }
     if let (Some(hi), 1..) = (hi, count) {
-        if data.key(count - 1) >= hi.as_bytes() {
+        if data.key(count - 1) >= hi {
             return Err(MstError::structure(
                 cid,
                 "keys above the range the parent node gives",
@@ -557,11 +557,9 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     digest.copy_from_slice(mh.digest());
     let mut entries = Vec::with_capacity(count);
     for (i, e) in data.entries.iter().enumerate() {
-        // The decoder accepted only ASCII keys.
-        let key = core::str::from_utf8(data.key(i))
-            .map_err(|_| MstError::structure(cid, "entry key is not UTF-8"))?;
         entries.push(Entry {
-            key: Key::new(key),
+            // The decoder accepted only valid keys.
+            key: RecordPath::from_checked(data.key(i)),
             value: ValueCid::new(&e.value.cid(&bytes)),
             right: Link::from_cid(e.right.map(|r| r.cid(&bytes))),
         });
@@ -576,8 +574,8 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     Ok((node, bytes))
 }
 
-/// A Merkle Search Tree mapping repository paths (`<collection>/<rkey>`) to
-/// record CIDs.
+/// A Merkle Search Tree mapping record paths ([`RecordPath`],
+/// `<collection>/<rkey>`) to record CIDs.
 ///
 /// The tree keeps changed nodes in memory and reads the others from its block
 /// store `S` on demand, checking each one (hash, canonical encoding, layers,
@@ -659,18 +657,18 @@ impl<S: BlockStore> Mst<S> {
     }
 
     /// The value stored under `key`.
-    pub fn get(&self, key: &str) -> Result<Option<Cid>, MstError> {
-        validate_key(key.as_bytes())?;
-        get_in(&self.root, key, None, None, &self.store)
+    ///
+    /// Fails only when a node on the key's path cannot be loaded.
+    pub fn get(&self, key: &RecordPath) -> Result<Option<Cid>, MstError> {
+        get_in(&self.root, key.as_bytes(), None, None, &self.store)
     }
 
     /// Sets `key` to `value`, returning the previous value.
     ///
-    /// Fails on an invalid key, a CIDv0 value, or a node on the key's path
-    /// that cannot be loaded; the tree is unchanged then (every node the
-    /// write touches is loaded before anything changes).
-    pub fn insert(&mut self, key: &str, value: Cid) -> Result<Option<Cid>, MstError> {
-        validate_key(key.as_bytes())?;
+    /// Fails on a CIDv0 value or a node on the key's path that cannot be
+    /// loaded; the tree is unchanged then (every node the write touches is
+    /// loaded before anything changes).
+    pub fn insert(&mut self, key: &RecordPath, value: Cid) -> Result<Option<Cid>, MstError> {
         if value.version() != Version::V1 {
             return Err(MstError::UnsupportedCid {
                 cid: Box::new(value),
@@ -679,7 +677,8 @@ impl<S: BlockStore> Mst<S> {
         }
         let height = key_height(key.as_bytes());
         if self.lazy {
-            self.root.load_path(key, None, None, &self.store)?;
+            self.root
+                .load_path(key.as_bytes(), None, None, &self.store)?;
         }
         if self.root.is_empty() {
             self.root.layer = height;
@@ -695,12 +694,12 @@ impl<S: BlockStore> Mst<S> {
 
     /// Removes `key`, returning its value.
     ///
-    /// Fails on an invalid key or a node on the key's path (or on the edges
-    /// of the two subtrees its removal merges) that cannot be loaded; the
-    /// tree is unchanged then.
-    pub fn remove(&mut self, key: &str) -> Result<Option<Cid>, MstError> {
-        validate_key(key.as_bytes())?;
-        let height = key_height(key.as_bytes());
+    /// Fails on a node on the key's path (or on the edges of the two
+    /// subtrees its removal merges) that cannot be loaded; the tree is
+    /// unchanged then.
+    pub fn remove(&mut self, key: &RecordPath) -> Result<Option<Cid>, MstError> {
+        let key = key.as_bytes();
+        let height = key_height(key);
         if height > self.root.layer {
             return Ok(None);
         }
@@ -787,9 +786,9 @@ impl<S: BlockStore> Mst<S> {
 
 fn get_in<S: BlockStore + ?Sized>(
     node: &Node,
-    key: &str,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    key: &[u8],
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
     store: &S,
 ) -> Result<Option<Cid>, MstError> {
     let g = match node.search(key) {
@@ -818,16 +817,16 @@ pub(crate) fn child_layer(node: &Node) -> Result<u8, MstError> {
 pub(crate) fn gap_bounds<'a>(
     node: &'a Node,
     g: usize,
-    lo: Option<&'a str>,
-    hi: Option<&'a str>,
-) -> (Option<&'a str>, Option<&'a str>) {
+    lo: Option<&'a [u8]>,
+    hi: Option<&'a [u8]>,
+) -> (Option<&'a [u8]>, Option<&'a [u8]>) {
     let clo = if g == 0 {
         lo
     } else {
-        Some(&*node.entries[g - 1].key)
+        Some(node.entries[g - 1].key.as_bytes())
     };
     let chi = match node.entries.get(g) {
-        Some(e) => Some(&*e.key),
+        Some(e) => Some(e.key.as_bytes()),
         None => hi,
     };
     (clo, chi)
@@ -839,8 +838,8 @@ pub(crate) fn gap_bounds<'a>(
 fn visit_nodes<S, F>(
     node: &Node,
     block: Option<&Bytes>,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
     store: &S,
     f: &mut F,
 ) -> Result<(), MstError>

@@ -1,7 +1,6 @@
 //! The repository error type.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 
 use atproto_core::Cid;
 use atproto_core::data::CborError;
@@ -11,34 +10,43 @@ use crate::block_store::StoreError;
 use crate::car::CarError;
 use crate::commit::CommitError;
 use crate::mst::MstError;
+use crate::record_path::RecordPath;
+use crate::suffix::Suffix;
 
 /// Why a repository operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: store and CAR failures keep their cause.
+/// Every wrapped error ([`MstError`], [`CommitError`], [`CarError`],
+/// [`StoreError`]) is the [`source`](core::error::Error::source), and the
+/// message repeats its text so that one line tells the whole story.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RepoError {
     /// A create on a path that already holds a record.
     #[error("record {path} already exists")]
     RecordExists {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// An update or delete of a path that holds no record.
     #[error("record {path} does not exist")]
     RecordNotFound {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// Two writes on the same path in one batch.
     #[error("two writes on {path} in one batch")]
     DuplicatePath {
         /// The record's path.
-        path: String,
+        path: RecordPath,
     },
     /// A record value is not a canonical DAG-CBOR map of the data model.
-    #[error("record {path}: {error}")]
+    #[error("record{}: {error}", Suffix(" ", .path.as_ref()))]
     InvalidRecord {
-        /// The record's path.
-        path: String,
+        /// The record's path (`None` from
+        /// [`RecordValue::serialize`](super::RecordValue::serialize), which
+        /// has none).
+        path: Option<RecordPath>,
         /// What is wrong with its bytes (offset and kind).
         error: CborError,
     },
@@ -52,7 +60,7 @@ pub enum RepoError {
     #[error("record {path} ({cid}) is missing")]
     MissingRecord {
         /// The record's path.
-        path: String,
+        path: RecordPath,
         /// Its CID.
         cid: Box<Cid>,
     },
@@ -71,30 +79,18 @@ pub enum RepoError {
         /// The rev asked for.
         rev: Tid,
     },
-    /// The MST is malformed, a node is missing, or a path is invalid.
-    #[error(transparent)]
+    /// The MST is malformed, a node is missing, or its store failed.
+    #[error("{0}")]
     Mst(#[from] MstError),
     /// The commit does not decode, its signature does not verify, or no rev
     /// can follow the previous one.
-    #[error(transparent)]
+    #[error("{0}")]
     Commit(#[from] CommitError),
-    /// The CAR is malformed or a block does not hash to its CID.
-    #[error(transparent)]
+    /// The CAR is malformed, a block does not hash to its CID, or reading
+    /// or writing it failed.
+    #[error("{0}")]
     Car(#[from] CarError),
     /// The block store failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
-}
-
-impl RepoError {
-    /// Whether a block the operation needs is absent (commit, MST node or
-    /// record).
-    pub fn is_missing_block(&self) -> bool {
-        matches!(
-            self,
-            Self::MissingCommit { .. }
-                | Self::MissingRecord { .. }
-                | Self::Mst(MstError::MissingBlock { .. })
-        )
-    }
 }

@@ -2,7 +2,6 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
@@ -33,8 +32,8 @@ impl<S: BlockStore + ?Sized, W: CarWrite> Exporter<'_, S, W> {
         &mut self,
         node: &Node,
         block: Option<&Bytes>,
-        lo: Option<&str>,
-        hi: Option<&str>,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
     ) -> Result<(), RepoError> {
         let digest = node.cid.ok_or(MstError::Internal("node not hashed"))?;
         let cid = cid_from_digest(&digest);
@@ -77,7 +76,7 @@ impl<S: BlockStore + ?Sized, W: CarWrite> Exporter<'_, S, W> {
                     .store
                     .get(&value)?
                     .ok_or_else(|| RepoError::MissingRecord {
-                        path: String::from(&*e.key),
+                        path: e.key.clone(),
                         cid: Box::new(value),
                     })?;
                 self.out.write_block(&value, &record)?;
@@ -92,8 +91,8 @@ fn collect_nodes<S: BlockStore + ?Sized>(
     store: &S,
     cid: &Cid,
     layer: Option<u8>,
-    lo: Option<&str>,
-    hi: Option<&str>,
+    lo: Option<&[u8]>,
+    hi: Option<&[u8]>,
     out: &mut BTreeSet<Cid>,
 ) -> Result<(), MstError> {
     if !out.insert(*cid) {

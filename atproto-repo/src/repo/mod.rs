@@ -13,7 +13,8 @@
 //! records and subtrees in key order); [`Repo::export_car_since`] writes the
 //! blocks a holder of an older rev lacks. Import: [`verify_car`] checks a
 //! whole CAR in one pass (every hash once, signature, every MST invariant,
-//! every record decodable).
+//! every record decodable); [`verify_car_unsigned`] does the same without the
+//! signature, for CARs whose origin is already trusted.
 //!
 //! # Decisions
 //! - Commits keep `prev` = the previous commit's CID (v3 allows null or a
@@ -31,22 +32,21 @@ mod export;
 mod verify;
 
 use alloc::collections::BTreeSet;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
-use atproto_core::crypto::Keypair;
+use atproto_core::crypto::{Keypair, PublicKey};
 use atproto_core::data::{Limits, Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
 use bytes::Bytes;
 
 pub use error::RepoError;
-pub use verify::{VerifiedRepo, verify_car};
+pub use verify::{VerifiedRepo, verify_car, verify_car_unsigned};
 
 use crate::block_store::{BlockStore, MemoryBlockStore};
 use crate::commit::{Commit, UnsignedCommit, next_rev_at};
-use crate::mst::{Mst, validate_key};
+use crate::mst::Mst;
+use crate::record_path::RecordPath;
 use crate::sync::{MAX_COMMIT_OPS, Op, OpAction, SliceError, proof_nodes, write_car_slice};
 
 /// A record's content in a write.
@@ -64,26 +64,23 @@ impl RecordValue {
     /// Serializes a typed record (any `serde::Serialize`) to DAG-CBOR.
     ///
     /// # Errors
-    /// [`RepoError::InvalidRecord`] (with an empty path) when serialization
+    /// [`RepoError::InvalidRecord`] (with no path) when serialization
     /// fails.
     pub fn serialize<T: serde::Serialize + ?Sized>(record: &T) -> Result<Self, RepoError> {
         cbor::to_vec(record)
             .map(|v| RecordValue::Cbor(Bytes::from(v)))
-            .map_err(|error| RepoError::InvalidRecord {
-                path: String::new(),
-                error,
-            })
+            .map_err(|error| RepoError::InvalidRecord { path: None, error })
     }
 
     /// The block: its CID and canonical bytes.
-    fn into_block(self, path: &str) -> Result<(Cid, Bytes), RepoError> {
+    fn into_block(self, path: &RecordPath) -> Result<(Cid, Bytes), RepoError> {
         let bytes = match self {
             RecordValue::Value(v) => Bytes::from(cbor::encode(&v)),
             RecordValue::Cbor(b) => b,
         };
         cbor::validate_record(&bytes, &Limits::RECORD).map_err(|error| {
             RepoError::InvalidRecord {
-                path: String::from(path),
+                path: Some(path.clone()),
                 error,
             }
         })?;
@@ -136,7 +133,7 @@ pub enum RecordWrite {
 
 impl RecordWrite {
     /// The record's path, `<collection>/<rkey>`.
-    pub fn path(&self) -> String {
+    pub fn path(&self) -> RecordPath {
         let (RecordWrite::Create {
             collection, rkey, ..
         }
@@ -144,7 +141,7 @@ impl RecordWrite {
             collection, rkey, ..
         }
         | RecordWrite::Delete { collection, rkey }) = self;
-        format!("{}/{}", collection.as_str(), rkey.as_str())
+        RecordPath::new(collection, rkey)
     }
 }
 
@@ -273,9 +270,9 @@ impl<S: BlockStore> Repo<S> {
     /// # Errors
     /// [`RepoError::RecordExists`] (create on a taken path),
     /// [`RepoError::RecordNotFound`] (update/delete of a free path),
-    /// [`RepoError::DuplicatePath`], [`RepoError::InvalidRecord`], an
-    /// invalid path ([`RepoError::Mst`]), or a store failure. The repository
-    /// is unchanged after any error.
+    /// [`RepoError::DuplicatePath`], [`RepoError::InvalidRecord`], an MST
+    /// node that cannot be loaded ([`RepoError::Mst`]), or a store failure.
+    /// The repository is unchanged after any error.
     #[cfg(feature = "std")]
     pub fn apply_writes(
         &mut self,
@@ -322,15 +319,14 @@ impl<S: BlockStore> Repo<S> {
         collection: &Nsid,
         rkey: &RecordKey,
     ) -> Result<Option<(Cid, Bytes)>, RepoError> {
-        let path = format!("{}/{}", collection.as_str(), rkey.as_str());
-        self.get_path(&path)
+        self.get_path(&RecordPath::new(collection, rkey))
     }
 
     /// The record at a path `<collection>/<rkey>`: its CID and block.
     ///
     /// # Errors
     /// As [`Repo::get_record`].
-    pub fn get_path(&self, path: &str) -> Result<Option<(Cid, Bytes)>, RepoError> {
+    pub fn get_path(&self, path: &RecordPath) -> Result<Option<(Cid, Bytes)>, RepoError> {
         let Some(cid) = self.mst.get(path)? else {
             return Ok(None);
         };
@@ -338,54 +334,46 @@ impl<S: BlockStore> Repo<S> {
         match block {
             Some(b) => Ok(Some((cid, b))),
             None => Err(RepoError::MissingRecord {
-                path: String::from(path),
+                path: path.clone(),
                 cid: alloc::boxed::Box::new(cid),
             }),
         }
     }
 
     /// One page of a collection: up to `limit` records with record keys
-    /// after `after` (the last rkey of the previous page), in key order, as
-    /// `(rkey, cid, block)`.
+    /// after the cursor `after` (the record key of the last record of the
+    /// previous page), in key order, as `(path, cid, block)`.
     ///
     /// # Errors
     /// As [`Repo::get_record`].
     pub fn list_records(
         &self,
         collection: &Nsid,
-        after: Option<&str>,
+        after: Option<&RecordKey>,
         limit: usize,
-    ) -> Result<Vec<(String, Cid, Bytes)>, RepoError> {
-        let prefix = format!("{}/", collection.as_str());
-        let start = format!("{prefix}{}", after.unwrap_or(""));
+    ) -> Result<Vec<(RecordPath, Cid, Bytes)>, RepoError> {
         let mut out = Vec::new();
-        for kv in self.mst.iter_after(Some(&start)) {
-            if out.len() >= limit {
-                break;
-            }
+        let page = self
+            .mst
+            .list_collection(collection.as_str(), after.map(RecordKey::as_str));
+        for kv in page.take(limit) {
             let (path, cid) = kv?;
-            let Some(rkey) = path.strip_prefix(prefix.as_str()) else {
-                break;
-            };
             let block = self
                 .mst
                 .store()
                 .get(&cid)?
                 .ok_or_else(|| RepoError::MissingRecord {
-                    path: String::from(&*path),
+                    path: path.clone(),
                     cid: alloc::boxed::Box::new(cid),
                 })?;
-            out.push((String::from(rkey), cid, block));
+            out.push((path, cid, block));
         }
         Ok(out)
     }
 
     /// Every record's path and CID, in key order.
-    pub fn records(&self) -> impl Iterator<Item = Result<(String, Cid), RepoError>> + '_ {
-        self.mst.iter().map(|kv| {
-            kv.map(|(k, v)| (k.into_owned(), v))
-                .map_err(RepoError::from)
-        })
+    pub fn records(&self) -> impl Iterator<Item = Result<(RecordPath, Cid), RepoError>> + '_ {
+        self.mst.iter().map(|kv| kv.map_err(RepoError::from))
     }
 
     /// The current commit.
@@ -430,16 +418,34 @@ impl<S: BlockStore> Repo<S> {
 }
 
 impl Repo<MemoryBlockStore> {
-    /// Loads a verified CAR as a repository in memory (see [`verify_car`]).
+    /// Loads a CAR as a repository in memory after [`verify_car`] (every
+    /// check, the signature with `key`).
     ///
     /// # Errors
     /// As [`verify_car`].
     pub fn from_car(
         car: Bytes,
         did: Option<&Did>,
-        key: Option<&atproto_core::crypto::PublicKey>,
+        key: &PublicKey,
     ) -> Result<(Self, VerifiedRepo), RepoError> {
-        let verified = verify_car(car, did, key)?;
+        Self::from_verified(verify_car(car, did, key)?)
+    }
+
+    /// [`Repo::from_car`] without the signature ([`verify_car_unsigned`]:
+    /// read its docs for when that is acceptable); the returned
+    /// [`VerifiedRepo::signature`] says
+    /// [`NotChecked`](crate::commit::SignatureCheck::NotChecked).
+    ///
+    /// # Errors
+    /// As [`verify_car_unsigned`].
+    pub fn from_car_unsigned(
+        car: Bytes,
+        did: Option<&Did>,
+    ) -> Result<(Self, VerifiedRepo), RepoError> {
+        Self::from_verified(verify_car_unsigned(car, did)?)
+    }
+
+    fn from_verified(verified: VerifiedRepo) -> Result<(Self, VerifiedRepo), RepoError> {
         let store: MemoryBlockStore = verified.blocks().collect();
         let repo = Repo::open(store, verified.commit_cid)?;
         Ok((repo, verified))
@@ -462,7 +468,6 @@ fn prepare<S: BlockStore>(
     let mut out = Vec::with_capacity(writes.len());
     for w in writes {
         let path = w.path();
-        validate_key(path.as_bytes())?;
         let current = mst.get(&path)?;
         let (action, value) = match w {
             RecordWrite::Create { value, .. } => (OpAction::Create, Some(value)),
@@ -570,8 +575,10 @@ fn finish_commit<S: BlockStore>(
     blocks.push((cid, commit_block.clone()));
     blocks.extend(new_nodes.iter().map(|(c, b)| (*c, b.clone())));
     blocks.extend(prepared.iter().filter_map(|p| p.record.clone()));
+    // One batch, the commit last: a store that fails part way never holds
+    // a commit whose blocks are missing.
     mst.store_mut().put_many(
-        blocks
+        &mut blocks
             .iter()
             .skip(1)
             .chain(core::iter::once(&blocks[0]))

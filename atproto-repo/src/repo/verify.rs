@@ -1,7 +1,7 @@
-//! [`verify_car`]: load and fully verify a repository CAR in one pass.
+//! [`verify_car`]: load and fully verify a repository CAR in one pass
+//! ([`verify_car_unsigned`]: the same without the signature).
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
@@ -14,10 +14,11 @@ use bytes::Bytes;
 use super::RepoError;
 use crate::car::CarReader;
 use crate::car::reader::RawBlock as Block;
-use crate::commit::Commit;
+use crate::commit::{Commit, SignatureCheck};
 use crate::mst::{LinkRef, MstError, NodeRefs, key_height};
+use crate::record_path::RecordPath;
 
-/// A repository CAR that passed [`verify_car`].
+/// A repository CAR that passed [`verify_car`] (or [`verify_car_unsigned`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct VerifiedRepo {
@@ -29,19 +30,23 @@ pub struct VerifiedRepo {
     pub node_count: usize,
     /// Blocks in the CAR (duplicates and unreachable blocks included).
     pub block_count: usize,
+    /// Whether the commit's signature was checked: [`verify_car`] gives
+    /// [`SignatureCheck::Verified`], [`verify_car_unsigned`]
+    /// [`SignatureCheck::NotChecked`].
+    pub signature: SignatureCheck,
     car: Bytes,
     blocks: Vec<Block>,
     records: RecordTable,
 }
 
 /// The records of a verified repository, in key order, packed: all paths in
-/// one string and, per record, where its path ends and which block holds it
+/// one buffer and, per record, where its path ends and which block holds it
 /// (the CID is read back from the CAR). Eight bytes a record plus its path,
-/// instead of an owned `String` and a `Cid` (about 120 bytes) each.
+/// instead of a [`RecordPath`] and a `Cid` (about 150 bytes) each.
 #[derive(Debug, Clone, Default)]
 struct RecordTable {
-    /// ASCII: the node decoder accepts only MST key bytes.
-    paths: String,
+    /// Valid paths only: the node decoder accepts only valid MST keys.
+    paths: Vec<u8>,
     entries: Vec<RecordEntry>,
 }
 
@@ -72,25 +77,28 @@ impl VerifiedRepo {
         self.records.entries.len()
     }
 
-    /// Every record's path (`collection/rkey`) and CID, in key order.
-    pub fn records(&self) -> impl ExactSizeIterator<Item = (&str, Cid)> + DoubleEndedIterator + '_ {
+    /// Every record's path and CID, in key order.
+    pub fn records(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (RecordPath, Cid)> + DoubleEndedIterator + '_ {
         (0..self.records.entries.len()).map(|i| {
             let (path, block) = self.record_at(i);
-            (path, self.block(block).0)
+            (RecordPath::from_checked(path), self.block(block).0)
         })
     }
 
-    /// The CID and bytes of the record at `path` (`collection/rkey`), found
-    /// by binary search.
-    pub fn get(&self, path: &str) -> Option<(Cid, Bytes)> {
+    /// The CID and bytes of the record at `path`, found by binary search.
+    pub fn get(&self, path: &RecordPath) -> Option<(Cid, Bytes)> {
+        let path = path.as_bytes();
         let n = self.records.entries.len();
         let i = partition(n, |i| self.record_at(i).0 < path);
         let (found, block) = (i < n).then(|| self.record_at(i))?;
         (found == path).then(|| self.block(block))
     }
 
-    /// The path and block of the `i`-th record.
-    fn record_at(&self, i: usize) -> (&str, Block) {
+    /// The path (checked by the node decoder) and block of the `i`-th
+    /// record.
+    fn record_at(&self, i: usize) -> (&[u8], Block) {
         let t = &self.records;
         let start = match i.checked_sub(1) {
             Some(p) => t.entries[p].path_end,
@@ -177,11 +185,13 @@ impl<'a> Blocks<'a> {
 
 /// Reads a repository CAR and verifies all of it: every block's hash (once,
 /// while reading); the root is a commit that decodes strictly; its `did` is
-/// `did` and its signature verifies with `key` (each skipped when `None`);
-/// every MST node is present, canonical, with keys sorted, at the right
-/// layer, inside its parent's range, prefix-compressed correctly, with no
-/// empty node below the root; every record is present and is a canonical
-/// DAG-CBOR map (checked without building values).
+/// `did` (not checked when `None`); its signature verifies with `key`, the
+/// account's signing key; every MST node is present, canonical, with keys
+/// sorted, at the right layer, inside its parent's range, prefix-compressed
+/// correctly, with no empty node below the root; every record is present and
+/// is a canonical DAG-CBOR map (checked without building values). The
+/// result's [`signature`](VerifiedRepo::signature) is
+/// [`SignatureCheck::Verified`].
 ///
 /// Blocks are slices of `car` (nothing is copied). A CAR written in the
 /// streamable order (as [`Repo::export_car`](super::Repo::export_car) does)
@@ -194,6 +204,33 @@ impl<'a> Blocks<'a> {
 /// malformed node, wrong layer, keys out of order or range),
 /// [`RepoError::MissingRecord`], [`RepoError::InvalidRecord`].
 pub fn verify_car(
+    car: Bytes,
+    did: Option<&Did>,
+    key: &PublicKey,
+) -> Result<VerifiedRepo, RepoError> {
+    verify(car, did, Some(key))
+}
+
+/// [`verify_car`] without the signature: every other check, and the
+/// result's [`signature`](VerifiedRepo::signature) is
+/// [`SignatureCheck::NotChecked`].
+///
+/// Anyone can write a CAR that passes this: it proves the blocks hang
+/// together, not who wrote them. Use it only where the signature is someone
+/// else's job or was already done: a CAR this process exported itself or
+/// read back from its own storage, a test or a benchmark, a tool that
+/// inspects a file of unknown origin and says so. Data that came over the
+/// network and will be served or trusted goes through [`verify_car`] with the
+/// key from the account's DID document.
+///
+/// # Errors
+/// As [`verify_car`], except a bad signature.
+pub fn verify_car_unsigned(car: Bytes, did: Option<&Did>) -> Result<VerifiedRepo, RepoError> {
+    verify(car, did, None)
+}
+
+/// Both entry points: the signature is checked exactly when `key` is given.
+fn verify(
     car: Bytes,
     did: Option<&Did>,
     key: Option<&PublicKey>,
@@ -227,9 +264,7 @@ pub fn verify_car(
             });
         }
     }
-    if let Some(key) = key {
-        commit.verify(key)?;
-    }
+    let signature = commit.check_signature(key)?;
     // Capacity hints: at most one record per block, and an entry takes
     // well over 50 bytes of some node; paths are shorter than their record
     // and its entry together. Pages never written are never resident.
@@ -247,11 +282,6 @@ pub fn verify_car(
         nodes,
         ..
     } = walk;
-    // One check for all paths rather than one per record.
-    let paths = String::from_utf8(paths).map_err(|_| MstError::Structure {
-        cid: Box::new(commit.data),
-        reason: "an entry key is not UTF-8",
-    })?;
     let records = RecordTable { paths, entries };
     Ok(VerifiedRepo {
         commit_cid: root,
@@ -259,6 +289,7 @@ pub fn verify_car(
         records,
         node_count: nodes,
         block_count,
+        signature,
         car,
         blocks,
     })
@@ -292,7 +323,7 @@ impl Target<'_> {
 
 struct Walk<'a> {
     blocks: Blocks<'a>,
-    /// Paths, as [`RecordTable::paths`] before its one UTF-8 check.
+    /// Paths, as [`RecordTable::paths`].
     paths: Vec<u8>,
     records: Vec<RecordEntry>,
     nodes: usize,
@@ -363,14 +394,14 @@ impl<'a> Walk<'a> {
                 .value
                 .sha256(bytes)
                 .and_then(|(codec, digest)| self.blocks.get(codec, digest));
-            let path = || String::from_utf8_lossy(key).into_owned();
+            let path = || RecordPath::from_checked(key);
             let (block, record) = record.ok_or_else(|| RepoError::MissingRecord {
                 path: path(),
                 cid: Box::new(e.value.cid(bytes)),
             })?;
             cbor::validate_record(record, &Limits::RECORD).map_err(|error| {
                 RepoError::InvalidRecord {
-                    path: path(),
+                    path: Some(path()),
                     error,
                 }
             })?;

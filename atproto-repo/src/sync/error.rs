@@ -1,7 +1,6 @@
 //! Errors of producing and verifying commit proofs.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 
 use atproto_core::Cid;
 use atproto_core::syntax::Did;
@@ -9,9 +8,10 @@ use atproto_core::syntax::Did;
 use crate::car::CarError;
 use crate::commit::CommitError;
 use crate::mst::MstError;
+use crate::record_path::RecordPath;
 
 /// Why a `#commit` CAR slice could not be produced.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SliceError {
     /// More operations than a `#commit` event may carry; emit `#sync` or
@@ -32,8 +32,8 @@ pub enum SliceError {
         /// The limit ([`MAX_SLICE_SIZE`](super::MAX_SLICE_SIZE)).
         max: usize,
     },
-    /// Writing the CAR failed.
-    #[error(transparent)]
+    /// Writing the CAR failed (the [`CarError`] is the source).
+    #[error("{0}")]
     Car(#[from] CarError),
 }
 
@@ -46,11 +46,14 @@ impl SliceError {
 }
 
 /// Why a `#commit` proof was rejected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone` nor `PartialEq`: CAR and MST failures keep their cause as the
+/// [`source`](core::error::Error::source).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProofError {
     /// The CAR slice is malformed, too large, or a block does not hash to
-    /// its CID.
+    /// its CID (the [`CarError`] is the source).
     #[error("commit CAR slice: {0}")]
     Car(#[from] CarError),
     /// More operations than [`MAX_COMMIT_OPS`](super::MAX_COMMIT_OPS).
@@ -68,7 +71,7 @@ pub enum ProofError {
         cid: Box<Cid>,
     },
     /// The commit does not decode, or its signature does not verify.
-    #[error(transparent)]
+    #[error("{0}")]
     Commit(#[from] CommitError),
     /// The commit is for another account.
     #[error("commit is for {found}, expected {expected}")]
@@ -85,7 +88,7 @@ pub enum ProofError {
         /// The op's action (`create`, `update`, `delete`).
         action: &'static str,
         /// The op's path.
-        path: String,
+        path: RecordPath,
         /// What is wrong.
         reason: &'static str,
     },
@@ -93,20 +96,20 @@ pub enum ProofError {
     #[error("two ops on {path}")]
     DuplicatePath {
         /// The path.
-        path: String,
+        path: RecordPath,
     },
     /// A create/update op's CID differs from the value the new tree holds at
     /// its path (or the path is absent), or a delete's path is still present.
     #[error("op on {path} does not match the tree: {reason}")]
     OpMismatch {
         /// The op's path.
-        path: String,
+        path: RecordPath,
         /// What differs.
         reason: &'static str,
     },
     /// The partial tree cannot be read or inverted: a node the inversion
-    /// needs is missing ([`MstError::MissingBlock`]), malformed, or a path
-    /// is invalid.
+    /// needs is missing ([`MstError::MissingBlock`]) or malformed (the
+    /// [`MstError`] is the source).
     #[error("partial MST: {0}")]
     Mst(#[from] MstError),
     /// Undoing every op did not give back the previous root.

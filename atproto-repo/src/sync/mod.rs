@@ -9,7 +9,9 @@
 //! A consumer calls [`verify_commit_proof`]: the slice's root is the commit,
 //! the commit is signed by the account's key, every create/update op's CID is
 //! what the partial tree holds at its path, and undoing every op on the
-//! partial tree gives back `prevData`.
+//! partial tree gives back `prevData`. [`verify_commit_proof_unsigned`] skips
+//! the signature, for commits whose origin is already trusted; the result
+//! says which one ran ([`VerifiedCommit::signature`]).
 //!
 //! Producing: [`Repo::apply_writes`](crate::repo::Repo::apply_writes) returns
 //! a [`CommitData`](crate::repo::CommitData) whose
@@ -20,17 +22,17 @@
 mod error;
 mod verify;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
 
 pub use error::{ProofError, SliceError};
-pub use verify::{VerifiedCommit, verify_commit_proof};
+pub use verify::{VerifiedCommit, verify_commit_proof, verify_commit_proof_unsigned};
 
 use crate::block_store::BlockStore;
 use crate::car::{CarWriter, MAX_FIREHOSE_CAR_SIZE};
 use crate::mst::{Mst, MstError};
+use crate::record_path::RecordPath;
 
 /// Most operations in one `#commit` event: 200 (SPEC-NOTES §5).
 pub const MAX_COMMIT_OPS: usize = 200;
@@ -76,7 +78,7 @@ pub struct Op {
     /// What happened.
     pub action: OpAction,
     /// The record's path, `<collection>/<rkey>` (the MST key).
-    pub path: String,
+    pub path: RecordPath,
     /// The new record's CID (`None` for a delete).
     pub cid: Option<Cid>,
     /// The previous record's CID (for updates and deletes; sync v1.1).
@@ -85,30 +87,30 @@ pub struct Op {
 
 impl Op {
     /// A create of `path` with value `cid`.
-    pub fn create(path: impl Into<String>, cid: Cid) -> Self {
+    pub fn create(path: RecordPath, cid: Cid) -> Self {
         Op {
             action: OpAction::Create,
-            path: path.into(),
+            path,
             cid: Some(cid),
             prev: None,
         }
     }
 
     /// An update of `path` from `prev` to `cid`.
-    pub fn update(path: impl Into<String>, cid: Cid, prev: Cid) -> Self {
+    pub fn update(path: RecordPath, cid: Cid, prev: Cid) -> Self {
         Op {
             action: OpAction::Update,
-            path: path.into(),
+            path,
             cid: Some(cid),
             prev: Some(prev),
         }
     }
 
     /// A delete of `path`, whose value was `prev`.
-    pub fn delete(path: impl Into<String>, prev: Cid) -> Self {
+    pub fn delete(path: RecordPath, prev: Cid) -> Self {
         Op {
             action: OpAction::Delete,
-            path: path.into(),
+            path,
             cid: None,
             prev: Some(prev),
         }
@@ -126,7 +128,7 @@ where
     S: BlockStore,
     T: BlockStore + ?Sized,
 {
-    mst.covering_proof(ops.iter().map(|op| op.path.as_str()), out)
+    mst.covering_proof(ops.iter().map(|op| &op.path), out)
 }
 
 /// Writes a `#commit` `blocks` CAR slice: header with root `commit`, then

@@ -1,4 +1,5 @@
-//! [`verify_commit_proof`]: checking a `#commit` by inversion.
+//! [`verify_commit_proof`]: checking a `#commit` by inversion
+//! ([`verify_commit_proof_unsigned`]: the same without the signature).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
@@ -11,10 +12,11 @@ use bytes::Bytes;
 use super::{MAX_COMMIT_OPS, Op, OpAction, ProofError};
 use crate::block_store::MemoryBlockStore;
 use crate::car::{CarLimits, CarReader};
-use crate::commit::Commit;
+use crate::commit::{Commit, SignatureCheck};
 use crate::mst::Mst;
 
-/// A `#commit` that passed [`verify_commit_proof`].
+/// A `#commit` that passed [`verify_commit_proof`] (or
+/// [`verify_commit_proof_unsigned`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedCommit {
@@ -24,6 +26,10 @@ pub struct VerifiedCommit {
     pub commit: Commit,
     /// The previous MST root the ops were inverted to.
     pub prev_data: Cid,
+    /// Whether the commit's signature was checked: [`verify_commit_proof`]
+    /// gives [`SignatureCheck::Verified`], [`verify_commit_proof_unsigned`]
+    /// [`SignatureCheck::NotChecked`].
+    pub signature: SignatureCheck,
 }
 
 /// Verifies a sync v1.1 `#commit`: `car_slice` is the event's `blocks`,
@@ -34,12 +40,15 @@ pub struct VerifiedCommit {
 /// Checks, in order: at most [`MAX_COMMIT_OPS`] ops; the CAR (at most
 /// 2,000,000 bytes, every block's hash); its first root is a commit in the
 /// slice that decodes strictly; its `did` is `expected_did`; its signature
-/// verifies with `key` (skipped when `None`); each op is well formed
+/// verifies with `key`, the account's signing key; each op is well formed
 /// (create: `cid` only; update: `cid` and `prev`; delete: `prev` only) and
 /// no path repeats; each create/update `cid` is the value at its path in the
 /// new tree; then every op is undone on the partial tree (create → remove,
 /// update → put `prev` back, delete → the path must be absent, insert
 /// `prev`) and the resulting root must be `prev_data`.
+///
+/// The result's [`signature`](VerifiedCommit::signature) is
+/// [`SignatureCheck::Verified`].
 ///
 /// The rev, `since` and `prevData` against the consumer's stored state are
 /// the caller's checks.
@@ -49,6 +58,40 @@ pub struct VerifiedCommit {
 /// slice is [`ProofError::Mst`] with [`MstError::MissingBlock`](crate::mst::MstError::MissingBlock).
 pub fn verify_commit_proof(
     car_slice: impl Into<Bytes>,
+    ops: &[Op],
+    prev_data: &Cid,
+    expected_did: &Did,
+    key: &PublicKey,
+) -> Result<VerifiedCommit, ProofError> {
+    verify(car_slice.into(), ops, prev_data, expected_did, Some(key))
+}
+
+/// [`verify_commit_proof`] without the signature: every other check, and the
+/// result's [`signature`](VerifiedCommit::signature) is
+/// [`SignatureCheck::NotChecked`].
+///
+/// Without the signature anyone can forge a `#commit` that passes: the
+/// inversion proves the ops match the trees, not that the account made
+/// them. Use it only where the signature is checked elsewhere or does not
+/// matter: a relay that already verified the event and hands it on inside
+/// one trust boundary, commits this process produced itself, tests and
+/// benchmarks. A consumer of the network firehose uses
+/// [`verify_commit_proof`] with the key from the account's DID document.
+///
+/// # Errors
+/// As [`verify_commit_proof`], except a bad signature.
+pub fn verify_commit_proof_unsigned(
+    car_slice: impl Into<Bytes>,
+    ops: &[Op],
+    prev_data: &Cid,
+    expected_did: &Did,
+) -> Result<VerifiedCommit, ProofError> {
+    verify(car_slice.into(), ops, prev_data, expected_did, None)
+}
+
+/// Both entry points: the signature is checked exactly when `key` is given.
+fn verify(
+    car_slice: Bytes,
     ops: &[Op],
     prev_data: &Cid,
     expected_did: &Did,
@@ -80,14 +123,12 @@ pub fn verify_commit_proof(
             found: Box::new(commit.did.clone()),
         });
     }
-    if let Some(key) = key {
-        commit.verify(key)?;
-    }
+    let signature = commit.check_signature(key)?;
 
     let mut seen = BTreeSet::new();
     for op in ops {
         check_op_shape(op)?;
-        if !seen.insert(op.path.as_str()) {
+        if !seen.insert(&op.path) {
             return Err(ProofError::DuplicatePath {
                 path: op.path.clone(),
             });
@@ -136,6 +177,7 @@ pub fn verify_commit_proof(
         cid: root,
         commit,
         prev_data: *prev_data,
+        signature,
     })
 }
 

@@ -18,11 +18,25 @@ use proptest::prelude::*;
 
 use crate::interop;
 
-/// What a reader produced: the roots and the blocks, or the first error.
-type Outcome = Result<(Vec<Cid>, Vec<(Cid, Bytes)>), CarError>;
+/// What a reader produced: the roots and the blocks.
+type Read = (Vec<Cid>, Vec<(Cid, Bytes)>);
+
+/// What a reader produced, or the first error.
+type Outcome = Result<Read, CarError>;
 
 /// Blocks to write: CID and bytes.
 type Blocks = Vec<(Cid, Vec<u8>)>;
+
+/// What a CAR error says, in a comparable form: its offset and kind (a
+/// `CarError` keeps an I/O cause, so it is not `PartialEq`).
+fn what(e: &CarError) -> (u64, CarErrorKind) {
+    (e.offset(), e.kind().clone())
+}
+
+/// An [`Outcome`] in a comparable form.
+fn summary(o: &Outcome) -> Result<&Read, (u64, CarErrorKind)> {
+    o.as_ref().map_err(what)
+}
 
 /// splitmix64: deterministic pseudo-random numbers without a dependency.
 struct Rng(u64);
@@ -117,10 +131,14 @@ fn read_stream(car: &[u8], step: usize) -> Outcome {
 fn read_all_ways(car: &[u8]) -> Outcome {
     let slice = read_slice(car);
     for step in [1, 7, 1 << 20] {
-        assert_eq!(read_stream(car, step), slice, "stream step {step}");
+        assert_eq!(
+            summary(&read_stream(car, step)),
+            summary(&slice),
+            "stream step {step}"
+        );
     }
     #[cfg(feature = "async")]
-    assert_eq!(read_async(car), slice, "async");
+    assert_eq!(summary(&read_async(car)), summary(&slice), "async");
     slice
 }
 
@@ -345,7 +363,7 @@ fn reader_is_fused_after_an_error() {
     assert!(r.next().unwrap().is_ok());
     assert!(r.next().unwrap().is_err());
     assert!(r.next().is_none());
-    assert_eq!(r.next_block(), Ok(None));
+    assert!(matches!(r.next_block(), Ok(None)));
     let mut s = CarStreamReader::new(&car[..]).unwrap();
     assert!(s.next().unwrap().is_ok());
     assert!(s.next().unwrap().is_err());
@@ -777,14 +795,73 @@ fn stream_io_errors() {
         }
     }
     let err = CarStreamReader::new(Failing(0)).unwrap_err();
-    assert!(matches!(err.kind(), CarErrorKind::Io(m) if m.contains("disk on fire")));
+    assert_eq!(err.kind(), &CarErrorKind::Io);
+    assert_io_cause(&err, "disk on fire");
     let (car, _, starts) = small_car();
     let mut r = CarStreamReader::new(Failing(starts[1] + 3)).unwrap();
     assert!(r.next_block().unwrap().is_some());
     let err = r.next_block().unwrap_err();
-    assert!(matches!(err.kind(), CarErrorKind::Io(_)));
+    assert_eq!(err.kind(), &CarErrorKind::Io);
+    assert_io_cause(&err, "disk on fire");
     assert_eq!(err.offset(), starts[1] as u64 + 3);
     assert!(car.len() > starts[1] + 3);
+    // Through a repository error too: the CAR error is its source.
+    let repo_err = atproto_repo::RepoError::from(err);
+    let source = std::error::Error::source(&repo_err).unwrap();
+    let car_err = source.downcast_ref::<CarError>().unwrap();
+    assert_io_cause(car_err, "disk on fire");
+}
+
+/// `err` failed on an I/O error with `message`, kept as the
+/// `std::io::Error` itself: as its source, through `io_error`, and in its
+/// one-line message.
+fn assert_io_cause(err: &CarError, message: &str) {
+    let source = std::error::Error::source(err).expect("an I/O error has a source");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("the source is the std::io::Error");
+    assert_eq!(io.to_string(), message);
+    assert_eq!(err.io_error().unwrap().kind(), io.kind());
+    assert!(
+        err.to_string()
+            .ends_with(&format!("I/O error at byte {}: {message}", err.offset())),
+        "{err}"
+    );
+}
+
+#[test]
+fn writer_io_errors_keep_the_sink_error() {
+    /// Takes this many more bytes, then fails.
+    #[derive(Debug)]
+    struct Full(usize);
+    impl std::io::Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "sink full",
+                ));
+            }
+            let n = self.0.min(buf.len());
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = CarWriter::new(Full(0), &[root()]).unwrap_err();
+    assert_eq!((err.offset(), err.kind()), (0, &CarErrorKind::Io));
+    assert_io_cause(&err, "sink full");
+    assert_eq!(
+        err.io_error().unwrap().kind(),
+        std::io::ErrorKind::StorageFull
+    );
+    let header = write_car(&[root()], &[]).len();
+    let mut w = CarWriter::new(Full(header + 5), &[root()]).unwrap();
+    let err = w.write_block(&root(), b"block").unwrap_err();
+    assert_eq!(err.offset(), header as u64);
+    assert_io_cause(&err, "sink full");
 }
 
 #[test]
@@ -824,7 +901,7 @@ proptest! {
     fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
         let slice = read_slice(&data);
         let stream = read_stream(&data, 3);
-        prop_assert_eq!(slice, stream);
+        prop_assert_eq!(summary(&slice), summary(&stream));
     }
 
     #[test]
@@ -836,7 +913,7 @@ proptest! {
         let bad = mutate(&car, &edits, cut);
         let slice = read_slice(&bad);
         let stream = read_stream(&bad, 5);
-        prop_assert_eq!(slice, stream);
+        prop_assert_eq!(summary(&slice), summary(&stream));
     }
 
     #[test]
@@ -921,11 +998,31 @@ fn async_reader_with_pending_source() {
     assert!(read_async(&small).unwrap_err().is_hash_mismatch());
 }
 
+/// An async source that fails: the reader keeps its `std::io::Error`.
+#[cfg(feature = "async")]
+#[test]
+fn async_reader_keeps_io_errors() {
+    #[derive(Debug)]
+    struct Broken;
+    impl futures_io::AsyncRead for Broken {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &mut [u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Err(std::io::Error::other("cable cut")))
+        }
+    }
+    let err = block_on(atproto_repo::car::AsyncCarReader::new(Broken)).unwrap_err();
+    assert_eq!(err.kind(), &CarErrorKind::Io);
+    assert_io_cause(&err, "cable cut");
+}
+
 /// The CAR error `verify_car` stops at, if it stops at one. It (like
 /// `load_car`) reads through a path that hashes two blocks at a time and
 /// frames ahead, so these tests hold it to the plain reader's answers.
 fn verify_car_error(car: &[u8]) -> Option<CarError> {
-    match atproto_repo::verify_car(Bytes::copy_from_slice(car), None, None) {
+    match atproto_repo::verify_car_unsigned(Bytes::copy_from_slice(car), None) {
         Err(atproto_repo::RepoError::Car(e)) => Some(e),
         _ => None,
     }
@@ -945,9 +1042,14 @@ fn verify_car_reports_the_readers_car_errors() {
         flipped[at] ^= 0x21;
         for input in [&flipped[..], &car[..at]] {
             let want = read_slice(input).err();
-            assert_eq!(verify_car_error(input), want, "byte {at}");
+            let want = want.as_ref().map(what);
+            assert_eq!(
+                verify_car_error(input).as_ref().map(what),
+                want,
+                "byte {at}"
+            );
             let loaded = load_car(Bytes::copy_from_slice(input), CarLimits::DEFAULT);
-            assert_eq!(loaded.err(), want, "load_car, byte {at}");
+            assert_eq!(loaded.err().as_ref().map(what), want, "load_car, byte {at}");
             cases += usize::from(want.is_some());
         }
     }
@@ -980,8 +1082,8 @@ fn verify_car_reports_the_first_of_two_bad_sections() {
             &CarErrorKind::HashMismatch { cid: blocks[i].0 }
         );
         assert_eq!(
-            verify_car_error(&two),
-            Some(want),
+            verify_car_error(&two).as_ref().map(what),
+            Some(what(&want)),
             "blocks {i} and {}",
             i + 1
         );
@@ -990,6 +1092,10 @@ fn verify_car_reports_the_first_of_two_bad_sections() {
         cut[starts[i + 1] - 1] ^= 1;
         let want = read_slice(&cut).unwrap_err();
         assert!(want.is_hash_mismatch(), "{want}");
-        assert_eq!(verify_car_error(&cut), Some(want), "block {i} then a cut");
+        assert_eq!(
+            verify_car_error(&cut).as_ref().map(what),
+            Some(what(&want)),
+            "block {i} then a cut"
+        );
     }
 }

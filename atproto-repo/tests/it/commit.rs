@@ -142,21 +142,30 @@ fn tampered_fields_fail() {
     }
 }
 
+/// `c` with its signature tampered two ways: one bit of `r` flipped, and
+/// `s` replaced by `n - s` (the same signature made high-S: ECDSA
+/// malleability, which strict verification refuses).
+pub(crate) fn tampered_signatures(c: &Commit, curve: Curve) -> [Commit; 2] {
+    let n = hex32(if curve == Curve::K256 { K256_N } else { P256_N });
+    let mut flipped = c.clone();
+    let mut sig = c.sig.to_vec();
+    sig[5] ^= 0x10;
+    flipped.sig = Bytes::from(sig);
+    let mut high = c.clone();
+    let mut sig = c.sig.to_vec();
+    let high_s = sub(&n, &sig[32..]);
+    sig[32..].copy_from_slice(&high_s);
+    high.sig = Bytes::from(sig);
+    [flipped, high]
+}
+
 #[test]
 fn high_s_signature_fails() {
     for key in keys() {
-        let n = hex32(if key.curve() == Curve::K256 {
-            K256_N
-        } else {
-            P256_N
-        });
-        let mut c = unsigned(None).sign(&key);
-        let mut sig = c.sig.to_vec();
-        let high = sub(&n, &sig[32..]);
-        sig[32..].copy_from_slice(&high);
-        c.sig = Bytes::from(sig);
+        let c = unsigned(None).sign(&key);
+        let [_, high] = tampered_signatures(&c, key.curve());
         assert_eq!(
-            c.verify(&key.public_key()),
+            high.verify(&key.public_key()),
             Err(CommitError::Signature(CryptoError::HighS))
         );
     }

@@ -1,15 +1,16 @@
 //! MST tests: shared vectors, commit-proof fixtures, properties, malformed nodes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Bound, RangeFull};
 
 use atproto_core::Cid;
 use atproto_core::data::parse_cid;
 use atproto_core::syntax::CidString;
 use atproto_repo::mst::{
     DiffOp, EMPTY_TREE_ROOT, EntryData, MAX_NODE_ENTRIES, Mst, MstError, NodeData,
-    common_prefix_len, key_height, node_cid, validate_key,
+    common_prefix_len, key_height, node_cid,
 };
-use atproto_repo::{BlockStore, MemoryBlockStore};
+use atproto_repo::{BlockStore, MemoryBlockStore, RecordPath};
 use bytes::Bytes;
 use proptest::prelude::*;
 
@@ -23,7 +24,15 @@ fn value(i: u32) -> Cid {
     node_cid(&i.to_be_bytes())
 }
 
-fn build<'a>(keys: impl IntoIterator<Item = &'a str>, v: Cid) -> Mst {
+pub(crate) fn p(s: &str) -> RecordPath {
+    s.parse().unwrap()
+}
+
+fn paths<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Vec<RecordPath> {
+    keys.into_iter().map(|k| p(k.as_ref())).collect()
+}
+
+fn build<'a>(keys: impl IntoIterator<Item = &'a RecordPath>, v: Cid) -> Mst {
     let mut mst = Mst::new();
     for k in keys {
         assert_eq!(mst.insert(k, v).unwrap(), None, "{k}");
@@ -66,7 +75,7 @@ fn common_prefix_vectors() {
 fn example_keys_heights() {
     let keys = lines("mst/example_keys.txt");
     for key in &keys {
-        validate_key(key.as_bytes()).unwrap();
+        assert!(RecordPath::is_valid(key), "{key}");
         let h = key.as_bytes()[1] - b'0';
         assert_eq!(key_height(key.as_bytes()), h, "{key}");
     }
@@ -83,13 +92,15 @@ fn empty_tree_root() {
     assert_eq!(mst.height(), 0);
     assert_eq!(mst.node_count().unwrap(), 1);
     // Emptied trees come back to the same root.
-    mst.insert("com.example.record/3jqfcqzm3fo2j", value(1))
-        .unwrap();
-    mst.insert("app.bsky.feed.post/9adeb165882c", value(2))
-        .unwrap();
+    let (a, b) = (
+        p("com.example.record/3jqfcqzm3fo2j"),
+        p("app.bsky.feed.post/9adeb165882c"),
+    );
+    mst.insert(&a, value(1)).unwrap();
+    mst.insert(&b, value(2)).unwrap();
     assert_eq!(mst.height(), 8);
-    mst.remove("com.example.record/3jqfcqzm3fo2j").unwrap();
-    mst.remove("app.bsky.feed.post/9adeb165882c").unwrap();
+    mst.remove(&a).unwrap();
+    mst.remove(&b).unwrap();
     assert_eq!(mst.root_cid().unwrap().to_string(), EMPTY_TREE_ROOT);
     assert_eq!(mst.height(), 0);
 }
@@ -109,8 +120,11 @@ fn commit_proof_fixtures() {
                 .map(|v| v.as_str().unwrap())
                 .collect()
         };
-        let keys = strs("keys");
-        let mut mst = build(keys.iter().copied(), leaf);
+        // The fixtures' keys (`A0/374913`, ...) are valid paths though not
+        // NSID collections: reading accepts them.
+        let keys = paths(strs("keys"));
+        let (adds, dels) = (paths(strs("adds")), paths(strs("dels")));
+        let mut mst = build(&keys, leaf);
         let before = mst.root_cid().unwrap();
         assert_eq!(
             before.to_string(),
@@ -118,17 +132,17 @@ fn commit_proof_fixtures() {
             "{comment}"
         );
         // Insertion order does not matter.
-        let mut rev = build(keys.iter().rev().copied(), leaf);
+        let mut rev = build(keys.iter().rev(), leaf);
         assert_eq!(rev.root_cid().unwrap(), before, "{comment} (reversed)");
 
         let mut store = MemoryBlockStore::new();
         mst.write_blocks(&mut store).unwrap();
         let old = Mst::load(store.clone(), before).unwrap();
 
-        for k in strs("adds") {
+        for k in &adds {
             assert_eq!(mst.insert(k, leaf).unwrap(), None, "{comment}: add {k}");
         }
-        for k in strs("dels") {
+        for k in &dels {
             assert_eq!(mst.remove(k).unwrap(), Some(leaf), "{comment}: del {k}");
         }
         let after = mst.root_cid().unwrap();
@@ -150,7 +164,7 @@ fn commit_proof_fixtures() {
 
         // The covering proof of the operations is exactly the fixture's set,
         // from the in-memory tree and from a lazily loaded one.
-        let ops: Vec<&str> = strs("adds").into_iter().chain(strs("dels")).collect();
+        let ops: Vec<&RecordPath> = adds.iter().chain(&dels).collect();
         let want: BTreeSet<Cid> = strs("blocksInProof").into_iter().map(cid).collect();
         let mut proof = MemoryBlockStore::new();
         assert_eq!(mst.covering_proof(&ops, &mut proof).unwrap(), after);
@@ -171,14 +185,14 @@ fn commit_proof_fixtures() {
         // Inversion: with only the proof blocks, undoing the operations
         // gives back the previous root.
         let mut inv = Mst::load(proof, after).unwrap();
-        for k in strs("adds") {
+        for k in &adds {
             assert_eq!(
                 inv.remove(k).unwrap(),
                 Some(leaf),
                 "{comment}: invert add {k}"
             );
         }
-        for k in strs("dels") {
+        for k in &dels {
             assert_eq!(
                 inv.insert(k, leaf).unwrap(),
                 None,
@@ -189,30 +203,30 @@ fn commit_proof_fixtures() {
 
         // The same commit applied to the lazily loaded pre-commit tree.
         let mut lazy = Mst::load(store, before).unwrap();
-        for k in strs("adds") {
+        for k in &adds {
             lazy.insert(k, leaf).unwrap();
         }
-        for k in strs("dels") {
+        for k in &dels {
             lazy.remove(k).unwrap();
         }
         assert_eq!(lazy.root_cid().unwrap(), after, "{comment} (lazy)");
 
         // The diff is exactly the commit.
         let ops = old.diff(&mst).unwrap();
-        let mut want: Vec<(String, bool)> = strs("adds")
-            .into_iter()
-            .map(|k| (k.to_owned(), true))
-            .chain(strs("dels").into_iter().map(|k| (k.to_owned(), false)))
+        let mut want: Vec<(RecordPath, bool)> = adds
+            .iter()
+            .map(|k| (k.clone(), true))
+            .chain(dels.iter().map(|k| (k.clone(), false)))
             .collect();
         want.sort();
-        let got: Vec<(String, bool)> = ops
+        let got: Vec<(RecordPath, bool)> = ops
             .iter()
-            .map(|op| (op.key().to_owned(), matches!(op, DiffOp::Create { .. })))
+            .map(|op| (op.key().clone(), matches!(op, DiffOp::Create { .. })))
             .collect();
         assert_eq!(got, want, "{comment}: diff");
         // The same against a root in the old tree's store.
         let mut both = old.store().clone();
-        both.put_many(post.iter().map(|(c, b)| (*c, b.clone())))
+        both.put_many(&mut post.iter().map(|(c, b)| (*c, b.clone())))
             .unwrap();
         let old_both = Mst::load(both, before).unwrap();
         assert_eq!(
@@ -226,16 +240,16 @@ fn commit_proof_fixtures() {
     assert_eq!(cases.len(), 6);
 }
 
-fn keys_strategy(max: usize) -> impl Strategy<Value = BTreeSet<String>> {
+fn keys_strategy(max: usize) -> impl Strategy<Value = BTreeSet<RecordPath>> {
     // Few collections and short rkeys, so keys share prefixes and collide.
     let key = (0..3u8, "[a-z0-9]{1,6}").prop_map(|(c, r)| {
         let coll = ["app.bsky.feed.post", "app.bsky.feed.like", "com.example.x"][c as usize];
-        format!("{coll}/{r}")
+        p(&format!("{coll}/{r}"))
     });
     proptest::collection::btree_set(key, 0..max)
 }
 
-fn reference_root(keys: &BTreeMap<String, Cid>) -> Cid {
+fn reference_root(keys: &BTreeMap<RecordPath, Cid>) -> Cid {
     let mut mst = Mst::new();
     for (k, v) in keys {
         mst.insert(k, *v).unwrap();
@@ -252,14 +266,14 @@ proptest! {
         extra in keys_strategy(40),
         seed in any::<u64>(),
     ) {
-        let target: BTreeMap<String, Cid> =
+        let target: BTreeMap<RecordPath, Cid> =
             keys.iter().enumerate().map(|(i, k)| (k.clone(), value(i as u32))).collect();
         let want = reference_root(&target);
         // Insert the keys plus some extra ones in a shuffled order, hashing
         // along the way, then remove the extras in another order.
-        let mut all: Vec<&String> = keys.iter().chain(extra.iter()).collect();
+        let mut all: Vec<&RecordPath> = keys.iter().chain(extra.iter()).collect();
         let mut rng = seed;
-        let mut shuffle = |v: &mut Vec<&String>| {
+        let mut shuffle = |v: &mut Vec<&RecordPath>| {
             for i in (1..v.len()).rev() {
                 rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
                 v.swap(i, (rng % (i as u64 + 1)) as usize);
@@ -273,7 +287,7 @@ proptest! {
                 mst.root_cid().unwrap();
             }
         }
-        let mut extras: Vec<&String> = extra.iter().filter(|k| !target.contains_key(*k)).collect();
+        let mut extras: Vec<&RecordPath> = extra.iter().filter(|k| !target.contains_key(*k)).collect();
         shuffle(&mut extras);
         for (n, k) in extras.iter().enumerate() {
             prop_assert_eq!(mst.remove(k).unwrap(), Some(value(9999)));
@@ -286,8 +300,8 @@ proptest! {
             mst.insert(k, target[k]).unwrap();
         }
         prop_assert_eq!(mst.root_cid().unwrap(), want);
-        let got: Vec<(String, Cid)> = mst.entries().unwrap();
-        let expect: Vec<(String, Cid)> = target.into_iter().collect();
+        let got: Vec<(RecordPath, Cid)> = mst.entries().unwrap();
+        let expect: Vec<(RecordPath, Cid)> = target.into_iter().collect();
         prop_assert_eq!(got, expect);
     }
 
@@ -297,8 +311,8 @@ proptest! {
         b in keys_strategy(80),
         hash_first in any::<bool>(),
     ) {
-        let va: BTreeMap<String, Cid> = a.iter().map(|k| (k.clone(), value(k.len() as u32))).collect();
-        let vb: BTreeMap<String, Cid> = b.iter().map(|k| (k.clone(), value(k.len() as u32 % 3))).collect();
+        let va: BTreeMap<RecordPath, Cid> = a.iter().map(|k| (k.clone(), value(k.len() as u32))).collect();
+        let vb: BTreeMap<RecordPath, Cid> = b.iter().map(|k| (k.clone(), value(k.len() as u32 % 3))).collect();
         let mut ta = Mst::new();
         for (k, v) in &va { ta.insert(k, *v).unwrap(); }
         let mut tb = Mst::new();
@@ -308,7 +322,7 @@ proptest! {
             tb.root_cid().unwrap();
         }
         let ops = ta.diff(&tb).unwrap();
-        let keys: Vec<&str> = ops.iter().map(DiffOp::key).collect();
+        let keys: Vec<&RecordPath> = ops.iter().map(DiffOp::key).collect();
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]), "diff not in key order");
         for op in &ops {
             match op {
@@ -359,7 +373,7 @@ proptest! {
         prop_assert!(fresh.len() <= mst.node_count().unwrap());
         prop_assert_eq!(lazy.persist().unwrap(), want); // nothing left to write
         let mut store = lazy.into_store();
-        store.put_many(fresh.iter().map(|(c, b)| (*c, b.clone()))).unwrap();
+        store.put_many(&mut fresh.iter().map(|(c, b)| (*c, b.clone()))).unwrap();
         let reloaded = Mst::load(store, want).unwrap();
         prop_assert_eq!(reloaded.entries().unwrap(), mst.entries().unwrap());
         // persist writes into the tree's own store.
@@ -372,19 +386,40 @@ proptest! {
     fn iteration_ranges_and_pages(keys in keys_strategy(150), probe in "[a-z0-9]{1,6}", limit in 1usize..20) {
         let mut mst = Mst::new();
         for (i, k) in keys.iter().enumerate() { mst.insert(k, value(i as u32)).unwrap(); }
-        let all: Vec<String> = keys.iter().cloned().collect();
-        let got: Vec<String> = mst.iter().map(|kv| kv.unwrap().0.into_owned()).collect();
+        let all: Vec<RecordPath> = keys.iter().cloned().collect();
+        let got: Vec<RecordPath> = mst.iter().map(|kv| kv.unwrap().0).collect();
         prop_assert_eq!(&got, &all);
 
-        let start = format!("app.bsky.feed.like/{probe}");
-        let end = format!("app.bsky.feed.post/{probe}");
-        let want: Vec<&String> = all.iter().filter(|k| **k >= start && **k < end).collect();
-        let got: Vec<String> = mst.range(start.as_str()..end.as_str()).map(|kv| kv.unwrap().0.into_owned()).collect();
-        prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        let start = p(&format!("app.bsky.feed.like/{probe}"));
+        let end = p(&format!("app.bsky.feed.post/{probe}"));
+        let got = |it: atproto_repo::mst::Iter<'_, MemoryBlockStore>| -> Vec<RecordPath> {
+            it.map(|kv| kv.unwrap().0).collect()
+        };
+        let want = |keep: &dyn Fn(&RecordPath) -> bool| -> Vec<RecordPath> {
+            all.iter().filter(|k| keep(k)).cloned().collect()
+        };
+        // Every kind of bound: start..end, start..=end, start.., ..end,
+        // ..=end, (start, end] and ..; by reference or by value.
+        prop_assert_eq!(got(mst.range(&start..&end)), want(&|k| *k >= start && *k < end));
+        prop_assert_eq!(got(mst.range(start.clone()..end.clone())), want(&|k| *k >= start && *k < end));
+        prop_assert_eq!(got(mst.range(&start..=&end)), want(&|k| *k >= start && *k <= end));
+        prop_assert_eq!(got(mst.range(&start..)), want(&|k| *k >= start));
+        prop_assert_eq!(got(mst.range(..&end)), want(&|k| *k < end));
+        prop_assert_eq!(got(mst.range(..=&end)), want(&|k| *k <= end));
+        let bounds = (Bound::Excluded(&start), Bound::Included(&end));
+        prop_assert_eq!(got(mst.range(bounds)), want(&|k| *k > start && *k <= end));
+        prop_assert_eq!(got(mst.range::<RangeFull>(..)), all.clone());
+        // A key in the tree as both bounds.
+        if let Some(k) = all.first() {
+            prop_assert_eq!(got(mst.range(k..=k)), vec![k.clone()]);
+            prop_assert!(got(mst.range(k..k)).is_empty());
+        }
 
-        let want: Vec<&String> = all.iter().filter(|k| k.starts_with("app.bsky.feed.post/")).collect();
-        let got: Vec<String> = mst.list_prefix("app.bsky.feed.post").map(|kv| kv.unwrap().0.into_owned()).collect();
+        let want: Vec<&RecordPath> = all.iter().filter(|k| k.collection() == "app.bsky.feed.post").collect();
+        let got: Vec<RecordPath> = mst.list_prefix("app.bsky.feed.post").map(|kv| kv.unwrap().0).collect();
         prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        // A prefix of a collection is not that collection.
+        prop_assert_eq!(mst.list_prefix("app.bsky.feed.pos").count(), 0);
 
         // Paging with a cursor visits every key once, in order, also lazily.
         let mut store = MemoryBlockStore::new();
@@ -392,12 +427,12 @@ proptest! {
         let lazy = Mst::load(store, root).unwrap();
         for tree_is_lazy in [false, true] {
             let mut seen = Vec::new();
-            let mut cursor: Option<String> = None;
+            let mut cursor: Option<RecordPath> = None;
             loop {
                 let page = if tree_is_lazy {
-                    lazy.list(cursor.as_deref(), limit).unwrap()
+                    lazy.list(cursor.as_ref(), limit).unwrap()
                 } else {
-                    mst.list(cursor.as_deref(), limit).unwrap()
+                    mst.list(cursor.as_ref(), limit).unwrap()
                 };
                 prop_assert!(page.len() <= limit);
                 let Some(last) = page.last() else { break };
@@ -406,9 +441,9 @@ proptest! {
             }
             prop_assert_eq!(&seen, &all);
         }
-        let after = format!("app.bsky.feed.like/{probe}");
-        let want: Vec<&String> = all.iter().filter(|k| **k > after).take(limit).collect();
-        let got: Vec<String> = lazy.list(Some(&after), limit).unwrap().into_iter().map(|(k, _)| k).collect();
+        let after = p(&format!("app.bsky.feed.like/{probe}"));
+        let want: Vec<&RecordPath> = all.iter().filter(|k| **k > after).take(limit).collect();
+        let got: Vec<RecordPath> = lazy.list(Some(&after), limit).unwrap().into_iter().map(|(k, _)| k).collect();
         prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
     }
 
@@ -418,7 +453,7 @@ proptest! {
         adds in keys_strategy(6),
         del_picks in proptest::collection::vec(any::<proptest::sample::Index>(), 0..6),
     ) {
-        let keys: Vec<String> = keys.into_iter().collect();
+        let keys: Vec<RecordPath> = keys.into_iter().collect();
         let mut mst = Mst::new();
         for (i, k) in keys.iter().enumerate() { mst.insert(k, value(i as u32)).unwrap(); }
         let before = mst.root_cid().unwrap();
@@ -426,13 +461,13 @@ proptest! {
         mst.write_blocks(&mut store).unwrap();
         let mut lazy = Mst::load(store, before).unwrap();
 
-        let dels: BTreeSet<&String> = if keys.is_empty() {
+        let dels: BTreeSet<&RecordPath> = if keys.is_empty() {
             BTreeSet::new()
         } else {
             del_picks.iter().map(|ix| ix.get(&keys)).collect()
         };
-        let adds: Vec<&String> = adds.iter().filter(|k| !keys.contains(k)).collect();
-        let mut ops: Vec<(&String, Option<Cid>)> = Vec::new();
+        let adds: Vec<&RecordPath> = adds.iter().filter(|k| !keys.contains(k)).collect();
+        let mut ops: Vec<(&RecordPath, Option<Cid>)> = Vec::new();
         for k in &adds {
             ops.push((k, lazy.insert(k, value(77)).unwrap()));
         }
@@ -441,13 +476,17 @@ proptest! {
         }
         let after = lazy.root_cid().unwrap();
         let mut proof = MemoryBlockStore::new();
-        let op_keys: Vec<&str> = ops.iter().map(|(k, _)| k.as_str()).collect();
+        // Owned paths and references both work.
+        let op_keys: Vec<RecordPath> = ops.iter().map(|(k, _)| (*k).clone()).collect();
         prop_assert_eq!(lazy.covering_proof(&op_keys, &mut proof).unwrap(), after);
+        let mut again = MemoryBlockStore::new();
+        lazy.covering_proof(ops.iter().map(|(k, _)| *k), &mut again).unwrap();
+        prop_assert_eq!(&again, &proof);
 
         // Invert, in either order, against the proof blocks alone.
         for reverse in [false, true] {
             let mut inv = Mst::load(proof.clone(), after).unwrap();
-            let mut order: Vec<&(&String, Option<Cid>)> = ops.iter().collect();
+            let mut order: Vec<&(&RecordPath, Option<Cid>)> = ops.iter().collect();
             if reverse {
                 order.reverse();
             }
@@ -470,44 +509,42 @@ proptest! {
 }
 
 #[test]
-fn keys_are_validated() {
+fn keys_of_every_length_and_cidv0_values() {
     let mut mst = Mst::new();
     let v = value(0);
-    for bad in [
-        "",
-        "nocollection",
-        "/rkey",
-        "coll/",
-        "a/b/c",
-        "coll/r key",
-        "coll/ré",
-        "coll/r#",
-    ] {
-        assert!(
-            matches!(mst.insert(bad, v), Err(MstError::InvalidKey { .. })),
-            "{bad:?}"
-        );
-        assert!(mst.get(bad).is_err(), "{bad:?}");
+    // The longest path, paths around the inline limit, and odd bytes.
+    let keys = paths([
+        format!("c/{}", "x".repeat(1022)),
+        format!("c/{}", "y".repeat(43)),
+        format!("c/{}", "y".repeat(44)),
+        format!("c/{}", "y".repeat(45)),
+        "a/b".to_owned(),
+        "app.bsky.feed.post/3jzfcijpj2z2a".to_owned(),
+        "c/~_-:.AZaz09".to_owned(),
+    ]);
+    for k in &keys {
+        assert_eq!(mst.insert(k, v).unwrap(), None, "{k}");
     }
-    let long = format!("c/{}", "x".repeat(1022));
-    mst.insert(&long, v).unwrap();
-    let too_long = format!("c/{}", "x".repeat(1023));
-    assert!(mst.insert(&too_long, v).is_err());
-    for good in ["a/b", "app.bsky.feed.post/3jzfcijpj2z2a", "c/~_-:.AZaz09"] {
-        mst.insert(good, v).unwrap();
+    let mut store = MemoryBlockStore::new();
+    let root = mst.write_blocks(&mut store).unwrap();
+    let loaded = Mst::load(store, root).unwrap();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    let got: Vec<RecordPath> = loaded.iter().map(|kv| kv.unwrap().0).collect();
+    assert_eq!(got, sorted);
+    for k in &keys {
+        assert_eq!(loaded.get(k).unwrap(), Some(v), "{k}");
     }
-    assert!(
-        mst.insert("a/v0", Cid::new_v0(*value(1).hash()).unwrap())
-            .is_err()
-    );
+    let err = mst
+        .insert(&p("a/v0"), Cid::new_v0(*value(1).hash()).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, MstError::UnsupportedCid { .. }), "{err}");
 }
 
 #[test]
 fn insert_get_update_remove() {
     let mut mst = Mst::new();
-    let keys: Vec<String> = (0..500)
-        .map(|i| format!("com.example.record/{i:05}"))
-        .collect();
+    let keys = paths((0..500).map(|i| format!("com.example.record/{i:05}")));
     for (i, k) in keys.iter().enumerate() {
         assert_eq!(mst.insert(k, value(i as u32)).unwrap(), None);
     }
@@ -519,8 +556,9 @@ fn insert_get_update_remove() {
     assert_eq!(mst.get(&keys[7]).unwrap(), Some(value(1000)));
     assert_eq!(mst.insert(&keys[7], value(7)).unwrap(), Some(value(1000)));
     assert_eq!(mst.root_cid().unwrap(), r1);
-    assert_eq!(mst.get("com.example.record/nope").unwrap(), None);
-    assert_eq!(mst.remove("com.example.record/nope").unwrap(), None);
+    let nope = p("com.example.record/nope");
+    assert_eq!(mst.get(&nope).unwrap(), None);
+    assert_eq!(mst.remove(&nope).unwrap(), None);
     assert_eq!(mst.root_cid().unwrap(), r1);
     for (i, k) in keys.iter().enumerate().rev() {
         assert_eq!(mst.remove(k).unwrap(), Some(value(i as u32)), "{k}");
@@ -537,11 +575,39 @@ fn leaf_node(keys: &[&str]) -> NodeData {
         entries: keys
             .iter()
             .map(|k| EntryData {
-                key: (*k).to_owned(),
+                key: p(k),
                 value: value(1),
                 right: None,
             })
             .collect(),
+    }
+}
+
+/// The bytes of a leaf node holding `keys` as given, valid or not, in the
+/// encoder's form (for short keys and few entries: every length fits a
+/// one-byte CBOR head).
+fn raw_leaf(keys: &[&str]) -> Vec<u8> {
+    let value = value(1).to_bytes();
+    let mut out = vec![0xa2, 0x61, b'e', 0x80 | keys.len() as u8];
+    let mut prev: &[u8] = &[];
+    for k in keys {
+        let k = k.as_bytes();
+        let p = common_prefix_len(prev, k);
+        out.extend([0xa4, 0x61, b'k', 0x40 | (k.len() - p) as u8]);
+        out.extend(&k[p..]);
+        out.extend([0x61, b'p', p as u8, 0x61, b't', 0xf6, 0x61, b'v']);
+        out.extend([0xd8, 0x2a, 0x58, 1 + value.len() as u8, 0x00]);
+        out.extend(&value);
+        prev = k;
+    }
+    out.extend([0x61, b'l', 0xf6]);
+    out
+}
+
+#[test]
+fn raw_leaf_is_the_encoder_on_valid_keys() {
+    for keys in [&H0[..], &["ab/c", "ab/d", "b/0"], &[]] {
+        assert_eq!(raw_leaf(keys), leaf_node(keys).encode(), "{keys:?}");
     }
 }
 
@@ -624,12 +690,12 @@ fn decoder_rejects_bad_entries() {
     );
 
     // Unsorted and duplicate keys (encoded by hand: the encoder trusts its input).
-    let unsorted = leaf_node(&["C0/451630", "A0/374913"]).encode();
+    let unsorted = raw_leaf(&["C0/451630", "A0/374913"]);
     assert_eq!(
         malformed(&unsorted).1,
         "entry keys are not strictly ascending"
     );
-    let dup = leaf_node(&["A0/374913", "A0/374913"]).encode();
+    let dup = raw_leaf(&["A0/374913", "A0/374913"]);
     assert_eq!(malformed(&dup).1, "entry keys are not strictly ascending");
     // p smaller than the shared prefix: "ab/c" then "ab/d" written with p=0.
     let mut b = leaf_node(&["ab/c", "ab/d"]).encode();
@@ -647,7 +713,7 @@ fn decoder_rejects_bad_entries() {
         "prefix length `p` is not the full prefix shared with the previous key"
     );
     // Invalid key characters.
-    let bad = leaf_node(&["coll/bad key"]).encode();
+    let bad = raw_leaf(&["coll/bad key"]);
     assert_eq!(malformed(&bad).1, "entry key is not a valid MST key");
     // A CIDv0 value.
     let mut b = leaf_node(&["a/b"]).encode();
@@ -803,10 +869,10 @@ fn loading_checks_hashes_and_structure() {
     let err = mst.entries().unwrap_err();
     assert!(err.to_string().contains("range"), "{err}");
     let mut mst = mst;
-    assert_eq!(mst.get("G0/765327").unwrap(), None);
-    assert!(mst.get("A0/374913").is_err());
-    assert!(mst.insert("A0/374913", value(1)).is_err());
-    assert!(mst.remove("A0/374913").is_err());
+    assert_eq!(mst.get(&p("G0/765327")).unwrap(), None);
+    assert!(mst.get(&p("A0/374913")).is_err());
+    assert!(mst.insert(&p("A0/374913"), value(1)).is_err());
+    assert!(mst.remove(&p("A0/374913")).is_err());
 
     // A layer-0 node with a subtree.
     let mut bad = leaf_node(&["A0/374913"]);
@@ -847,9 +913,9 @@ fn loading_checks_hashes_and_structure() {
 #[test]
 fn larger_tree_deletes_and_diff() {
     // 3,000 keys (heights up to 5 or so), half removed in a scrambled order.
-    let keys: Vec<String> = (0..3000u32)
-        .map(|i| format!("app.bsky.feed.like/{:08x}", i.wrapping_mul(2_654_435_761)))
-        .collect();
+    let keys = paths(
+        (0..3000u32).map(|i| format!("app.bsky.feed.like/{:08x}", i.wrapping_mul(2_654_435_761))),
+    );
     let mut full = Mst::new();
     for (i, k) in keys.iter().enumerate() {
         full.insert(k, value(i as u32)).unwrap();
@@ -884,9 +950,9 @@ fn larger_tree_deletes_and_diff() {
 }
 
 /// The decoder checks each prefix-compressed key from its suffix and the
-/// previous key's `/`; it must agree with `validate_key` on whole keys.
+/// previous key's `/`; it must agree with `RecordPath`'s check on whole keys.
 #[test]
-fn decoder_key_checks_agree_with_validate_key() {
+fn decoder_key_checks_agree_with_record_path() {
     let cases: &[(&[&str], bool)] = &[
         (&["a/b", "a/c", "a/cd", "ab/c"], true),
         // The second key has no '/': it shares only "a" with "a/b".
@@ -903,16 +969,13 @@ fn decoder_key_checks_agree_with_validate_key() {
         (&["coll/a", "coll/a b"], false),
     ];
     for (keys, ok) in cases {
-        let node = leaf_node(keys);
         let sorted = keys.windows(2).all(|w| w[0] < w[1]);
-        let valid = keys
-            .iter()
-            .all(|k| atproto_repo::mst::validate_key(k.as_bytes()).is_ok());
+        let valid = keys.iter().all(|k| RecordPath::is_valid(k));
         assert_eq!(valid && sorted, *ok, "{keys:?}");
-        match NodeData::decode(&node.encode()) {
+        match NodeData::decode(&raw_leaf(keys)) {
             Ok(decoded) => {
                 assert!(ok, "{keys:?} accepted");
-                assert_eq!(decoded, node);
+                assert_eq!(decoded, leaf_node(keys));
             }
             Err(e) => assert!(!ok, "{keys:?} rejected: {e}"),
         }

@@ -5,10 +5,16 @@ use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::{Value, cbor};
 use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
 use atproto_repo::car::{CarReader, CarWriter, load_car};
-use atproto_repo::commit::UnsignedCommit;
+use atproto_repo::commit::{CommitError, SignatureCheck, UnsignedCommit};
+
+use super::commit::tampered_signatures;
 use atproto_repo::mst::{EntryData, MstError, NodeData, key_height};
-use atproto_repo::repo::{RecordValue, RecordWrite, Repo, RepoError, verify_car};
-use atproto_repo::{BlockStore, MemoryBlockStore};
+use atproto_repo::repo::{
+    RecordValue, RecordWrite, Repo, RepoError, verify_car, verify_car_unsigned,
+};
+use atproto_repo::{BlockStore, MemoryBlockStore, RecordPath};
+
+use super::mst::p;
 use bytes::Bytes;
 
 const NOW: u64 = 1_750_000_000_000_000;
@@ -64,11 +70,11 @@ fn create_export_verify_round_trip() {
     let (mut repo, _) = sample(300);
     let car = Bytes::from(repo.export_car(Vec::new()).unwrap());
     let pk = key().public_key();
-    let v = verify_car(car.clone(), Some(&did()), Some(&pk)).unwrap();
+    let v = verify_car(car.clone(), Some(&did()), &pk).unwrap();
     assert_eq!(v.commit_cid, repo.commit_cid());
     assert_eq!(v.commit, *repo.commit());
     assert_eq!(v.data_root(), repo.data_root());
-    let records: Vec<(String, Cid)> = repo.records().map(Result::unwrap).collect();
+    let records: Vec<(RecordPath, Cid)> = repo.records().map(Result::unwrap).collect();
     assert_eq!(listing(&v), records);
     assert_eq!(records.len(), 300);
     assert_eq!(v.record_count(), 300);
@@ -79,8 +85,20 @@ fn create_export_verify_round_trip() {
         assert_eq!(found, *cid);
         assert_eq!(atproto_core::data::dag_cbor_cid(&bytes), *cid);
     }
-    assert!(v.get("app.bsky.feed.post/zzzzzzzzzzzzz").is_none());
-    assert!(v.get("").is_none());
+    assert!(v.get(&p("app.bsky.feed.post/zzzzzzzzzzzzz")).is_none());
+    assert!(v.get(&p("a/a")).is_none());
+    // The repository's own reads by path agree.
+    for (path, cid) in records.iter().step_by(37) {
+        assert_eq!(repo.get_path(path).unwrap().unwrap().0, *cid);
+        let typed = repo
+            .get_record(
+                &path.collection_nsid().unwrap(),
+                &path.record_key().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(typed.unwrap().0, *cid);
+    }
+    assert_eq!(repo.get_path(&p("app.bsky.feed.post/zzz")).unwrap(), None);
     assert_eq!(v.records().next_back().unwrap().0, records[299].0);
     assert_eq!(v.block_count, 1 + v.node_count + 300);
 
@@ -92,12 +110,12 @@ fn create_export_verify_round_trip() {
     // Wrong key, wrong DID.
     let other = Keypair::from_private_bytes(Curve::K256, &[8; 32]).unwrap();
     assert!(matches!(
-        verify_car(car.clone(), None, Some(&other.public_key())),
+        verify_car(car.clone(), None, &other.public_key()),
         Err(RepoError::Commit(_))
     ));
     let wrong: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
     assert!(matches!(
-        verify_car(car.clone(), Some(&wrong), None),
+        verify_car_unsigned(car.clone(), Some(&wrong)),
         Err(RepoError::WrongDid { .. })
     ));
 
@@ -107,11 +125,11 @@ fn create_export_verify_round_trip() {
     for (c, b) in loaded.blocks.iter().rev() {
         w.write_block(c, b).unwrap();
     }
-    let v2 = verify_car(Bytes::from(w.finish()), None, Some(&pk)).unwrap();
+    let v2 = verify_car(Bytes::from(w.finish()), None, &pk).unwrap();
     assert_eq!(listing(&v2), listing(&v));
 
     // from_car gives a working repository.
-    let (loaded, _) = Repo::from_car(car, Some(&did()), Some(&pk)).unwrap();
+    let (loaded, _) = Repo::from_car(car, Some(&did()), &pk).unwrap();
     assert_eq!(loaded.data_root(), repo.data_root());
     let (cid, block) = loaded
         .get_record(&coll("app.bsky.feed.post"), &rkey(1))
@@ -127,12 +145,35 @@ fn reads_and_paging() {
     let likes = coll("app.bsky.feed.like");
     let page1 = repo.list_records(&likes, None, 4).unwrap();
     assert_eq!(page1.len(), 4);
-    let page2 = repo.list_records(&likes, Some(&page1[3].0), 100).unwrap();
+    let cursor = page1[3].0.record_key().unwrap();
+    let page2 = repo.list_records(&likes, Some(&cursor), 100).unwrap();
     assert_eq!(page1.len() + page2.len(), 10);
+    assert!(page2.iter().all(|(k, _, _)| *k > page1[3].0));
+    // Every record listed is the collection's, with its block.
+    for (path, cid, block) in page1.iter().chain(&page2) {
+        assert_eq!(path.collection(), "app.bsky.feed.like");
+        assert_eq!(atproto_core::data::dag_cbor_cid(block), *cid);
+    }
+    // Pages of one record walk the collection in order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<RecordKey> = None;
+    while let Some((path, _, _)) = repo.list_records(&likes, cursor.as_ref(), 1).unwrap().pop() {
+        cursor = Some(path.record_key().unwrap());
+        seen.push(path);
+    }
+    let all: Vec<RecordPath> = page1.iter().chain(&page2).map(|r| r.0.clone()).collect();
+    assert_eq!(seen, all);
+    // A collection the repository does not hold, and one that is a prefix
+    // of a held one, list nothing.
     assert!(
-        page2
-            .iter()
-            .all(|(k, _, _)| k.as_str() > page1[3].0.as_str())
+        repo.list_records(&coll("app.bsky.feed.repost"), None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        repo.list_records(&coll("app.bsky.feed.lik"), None, 10)
+            .unwrap()
+            .is_empty()
     );
     assert!(repo.get_record(&likes, &rkey(1)).unwrap().is_none());
     assert!(repo.get_record(&likes, &rkey(0)).unwrap().is_some());
@@ -198,6 +239,19 @@ fn writes_are_atomic_and_checked() {
     ];
     for (batch, want) in bad_batches {
         let err = repo.apply_writes_at(&batch, &k, NOW + 5).unwrap_err();
+        // Path errors name the path of the failing write.
+        match &err {
+            RepoError::RecordExists { path }
+            | RepoError::RecordNotFound { path }
+            | RepoError::DuplicatePath { path }
+            | RepoError::InvalidRecord {
+                path: Some(path), ..
+            } => {
+                assert!(batch.iter().any(|w| w.path() == *path), "{err}");
+                assert!(err.to_string().contains(path.as_str()), "{err}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
         assert!(want(&err), "{err:?}");
         assert_eq!((repo.commit_cid(), repo.data_root(), repo.rev()), before);
         let mut repo2 = repo.clone();
@@ -290,12 +344,12 @@ fn export_since_applies_on_top_of_an_older_export() {
         .collect();
     let diff = load_car(Bytes::from(diff), Default::default()).unwrap();
     assert_eq!(diff.roots[0], repo.commit_cid());
-    store.put_many(diff.blocks).unwrap();
+    store.put_many(&mut diff.blocks.into_iter()).unwrap();
     // Everything is there: a full export from the combined store verifies.
     let mut combined = Repo::open(store, repo.commit_cid()).unwrap();
     let car = combined.export_car(Vec::new()).unwrap();
-    let v = verify_car(Bytes::from(car), Some(&did()), Some(&k.public_key())).unwrap();
-    let records: Vec<(String, Cid)> = repo.records().map(Result::unwrap).collect();
+    let v = verify_car(Bytes::from(car), Some(&did()), &k.public_key()).unwrap();
+    let records: Vec<(RecordPath, Cid)> = repo.records().map(Result::unwrap).collect();
     assert_eq!(listing(&v), records);
     // Since the current rev: just the commit.
     let none = repo.export_car_since(repo.rev(), Vec::new()).unwrap();
@@ -339,51 +393,52 @@ fn malformed_cars_are_rejected() {
     let (mut repo, _) = sample(60);
     let car = Bytes::from(repo.export_car(Vec::new()).unwrap());
     let data = repo.data_root();
-    let records: Vec<(String, Cid)> = repo.records().map(Result::unwrap).collect();
+    let records: Vec<(RecordPath, Cid)> = repo.records().map(Result::unwrap).collect();
     let rec = records[7].1;
 
     // Missing MST node (the root).
     let bad = rewrite(&car, None, |b| b.retain(|(c, _)| *c != data));
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::Mst(MstError::MissingBlock { .. }))
     ));
     // Missing record.
     let bad = rewrite(&car, None, |b| b.retain(|(c, _)| *c != rec));
-    assert!(matches!(
-        verify_car(bad, None, None),
-        Err(RepoError::MissingRecord { .. })
-    ));
+    let err = verify_car_unsigned(bad, None).unwrap_err();
+    assert!(
+        matches!(&err, RepoError::MissingRecord { path, .. } if *path == records[7].0),
+        "{err}"
+    );
     // Wrong root: the root names a record, not a commit.
     let bad = rewrite(&car, Some(vec![rec]), |_| {});
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::Commit(_))
     ));
     // A root that is absent.
     let absent = atproto_core::data::dag_cbor_cid(b"\xa0");
     let bad = rewrite(&car, Some(vec![absent]), |_| {});
     assert!(matches!(
-        verify_car(bad, None, None),
+        verify_car_unsigned(bad, None),
         Err(RepoError::MissingCommit { .. })
     ));
     // Truncated.
     let bad = car.slice(..car.len() - 10);
-    assert!(matches!(verify_car(bad, None, None), Err(RepoError::Car(e)) if e.is_truncated()));
+    assert!(matches!(verify_car_unsigned(bad, None), Err(RepoError::Car(e)) if e.is_truncated()));
     // Tampered record bytes (hash mismatch): flip the last byte of a block.
     let mut tampered = car.to_vec();
     let n = tampered.len();
     tampered[n - 1] ^= 1;
     assert!(
-        matches!(verify_car(Bytes::from(tampered), None, None), Err(RepoError::Car(e)) if e.is_hash_mismatch())
+        matches!(verify_car_unsigned(Bytes::from(tampered), None), Err(RepoError::Car(e)) if e.is_hash_mismatch())
     );
     // A record that is not valid DAG-CBOR (well hashed).
     let junk = Bytes::from_static(b"\xa1\x61a\xf7");
     let junk_cid = atproto_core::data::dag_cbor_cid(&junk);
     let k = key();
     let mut mst = atproto_repo::Mst::new();
-    mst.insert("app.bsky.feed.post/3jzfcijpj2z2a", junk_cid)
-        .unwrap();
+    let junk_path = p("app.bsky.feed.post/3jzfcijpj2z2a");
+    mst.insert(&junk_path, junk_cid).unwrap();
     let root = mst.root_cid().unwrap();
     let mut blocks = MemoryBlockStore::new();
     mst.write_blocks(&mut blocks).unwrap();
@@ -396,8 +451,8 @@ fn malformed_cars_are_rejected() {
     }
     w.write_block(&junk_cid, &junk).unwrap();
     assert!(matches!(
-        verify_car(Bytes::from(w.finish()), None, None),
-        Err(RepoError::InvalidRecord { .. })
+        verify_car_unsigned(Bytes::from(w.finish()), None),
+        Err(RepoError::InvalidRecord { path: Some(path), .. }) if path == junk_path
     ));
 
     // Commit with a bad signature (signed by another key).
@@ -405,11 +460,59 @@ fn malformed_cars_are_rejected() {
     let forged = repo.commit().unsigned().sign(&other);
     let (fcid, fblock) = forged.to_block();
     let bad = rewrite(&car, Some(vec![fcid]), |b| b[0] = (fcid, fblock));
-    assert!(verify_car(bad.clone(), None, None).is_ok());
+    assert!(verify_car_unsigned(bad.clone(), None).is_ok());
     assert!(matches!(
-        verify_car(bad, None, Some(&k.public_key())),
+        verify_car(bad, None, &k.public_key()),
         Err(RepoError::Commit(atproto_repo::CommitError::Signature(_)))
     ));
+}
+
+/// The keyed entry points check the signature and say so; the unsigned ones
+/// say they did not; a wrong key or a tampered signature fails the keyed
+/// ones even though everything else about the CAR is right.
+#[test]
+fn signature_is_checked_with_the_key_and_reported() {
+    let (mut repo, _) = sample(40);
+    let car = Bytes::from(repo.export_car(Vec::new()).unwrap());
+    let pk = key().public_key();
+
+    let v = verify_car(car.clone(), Some(&did()), &pk).unwrap();
+    assert_eq!(v.signature, SignatureCheck::Verified);
+    let (_, v) = Repo::from_car(car.clone(), Some(&did()), &pk).unwrap();
+    assert_eq!(v.signature, SignatureCheck::Verified);
+    let v = verify_car_unsigned(car.clone(), Some(&did())).unwrap();
+    assert_eq!(v.signature, SignatureCheck::NotChecked);
+    let (opened, v) = Repo::from_car_unsigned(car.clone(), None).unwrap();
+    assert_eq!(v.signature, SignatureCheck::NotChecked);
+    assert_eq!(opened.commit_cid(), repo.commit_cid());
+
+    for wrong in [
+        Keypair::from_private_bytes(Curve::K256, &[8; 32]).unwrap(),
+        Keypair::from_private_bytes(Curve::P256, &[7; 32]).unwrap(),
+    ] {
+        let wrong = wrong.public_key();
+        assert!(matches!(
+            verify_car(car.clone(), Some(&did()), &wrong),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+        assert!(matches!(
+            Repo::from_car(car.clone(), None, &wrong),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+    }
+
+    // The commit re-encoded with a tampered signature, under its new CID.
+    for tampered in tampered_signatures(repo.commit(), Curve::K256) {
+        let (cid, block) = tampered.to_block();
+        let bad = rewrite(&car, Some(vec![cid]), |b| b[0] = (cid, block));
+        let v = verify_car_unsigned(bad.clone(), Some(&did())).unwrap();
+        assert_eq!(v.signature, SignatureCheck::NotChecked);
+        assert!(matches!(
+            verify_car(bad.clone(), Some(&did()), &pk),
+            Err(RepoError::Commit(CommitError::Signature(_)))
+        ));
+        assert!(Repo::from_car(bad, Some(&did()), &pk).is_err());
+    }
 }
 
 #[test]
@@ -417,8 +520,8 @@ fn mst_node_at_the_wrong_depth_is_rejected() {
     // Two keys of height 0 placed in a root whose child is also layer 0:
     // hand-build a root at layer 1 pointing to a layer-1 key's node.
     let leaf = atproto_core::data::dag_cbor_cid(b"\xa1\x65$type\x61x");
-    let k0: Vec<String> = (0..400)
-        .map(|i| format!("app.bsky.feed.post/k{i}"))
+    let k0: Vec<RecordPath> = (0..400)
+        .map(|i| p(&format!("app.bsky.feed.post/k{i}")))
         .collect();
     let h0 = k0.iter().find(|k| key_height(k.as_bytes()) == 0).unwrap();
     let h1 = k0.iter().find(|k| key_height(k.as_bytes()) == 1).unwrap();
@@ -454,7 +557,7 @@ fn mst_node_at_the_wrong_depth_is_rejected() {
     w.write_block(&root.cid(), &root.encode()).unwrap();
     w.write_block(&child.cid(), &child.encode()).unwrap();
     w.write_block(&leaf, b"\xa1\x65$type\x61x").unwrap();
-    let err = verify_car(Bytes::from(w.finish()), None, None).unwrap_err();
+    let err = verify_car_unsigned(Bytes::from(w.finish()), None).unwrap_err();
     assert!(
         matches!(err, RepoError::Mst(MstError::Structure { .. })),
         "{err:?}"
@@ -462,6 +565,6 @@ fn mst_node_at_the_wrong_depth_is_rejected() {
 }
 
 /// A verified repository's records as owned pairs.
-fn listing(v: &atproto_repo::repo::VerifiedRepo) -> Vec<(String, Cid)> {
-    v.records().map(|(p, c)| (p.to_owned(), c)).collect()
+fn listing(v: &atproto_repo::repo::VerifiedRepo) -> Vec<(RecordPath, Cid)> {
+    v.records().collect()
 }

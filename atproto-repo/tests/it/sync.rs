@@ -8,17 +8,21 @@ use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::Value;
 use atproto_core::syntax::{CidString, Did, Nsid, RecordKey, Tid};
 use atproto_repo::car::CarReader;
-use atproto_repo::commit::UnsignedCommit;
+use atproto_repo::commit::{CommitError, SignatureCheck, UnsignedCommit};
+
+use super::commit::tampered_signatures;
 use atproto_repo::mst::{EMPTY_TREE_ROOT, NodeData};
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
 use atproto_repo::sync::{
-    Op, OpAction, ProofError, proof_nodes, verify_commit_proof, write_car_slice,
+    Op, OpAction, ProofError, proof_nodes, verify_commit_proof, verify_commit_proof_unsigned,
+    write_car_slice,
 };
-use atproto_repo::{BlockStore, MemoryBlockStore, Mst};
+use atproto_repo::{BlockStore, MemoryBlockStore, Mst, RecordPath};
 use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::interop::json;
+use super::mst::p;
 
 fn key() -> Keypair {
     Keypair::from_private_bytes(Curve::K256, &[7; 32]).unwrap()
@@ -58,10 +62,11 @@ fn commit_proof_fixtures_through_the_pipeline() {
                 .map(|v| v.as_str().unwrap().to_owned())
                 .collect()
         };
+        let paths = |f: &str| -> Vec<RecordPath> { strs(f).iter().map(|k| p(k)).collect() };
         // Fixture keys are not NSID paths, so the tree is driven directly;
         // the store holds the "before" tree and the new tree is loaded lazily.
         let mut mst = Mst::new();
-        for key in strs("keys") {
+        for key in paths("keys") {
             mst.insert(&key, leaf).unwrap();
         }
         let before = mst.root_cid().unwrap();
@@ -74,11 +79,11 @@ fn commit_proof_fixtures_through_the_pipeline() {
         mst.write_blocks(&mut store).unwrap();
         let mut mst = Mst::load(store, before).unwrap();
         let mut ops = Vec::new();
-        for a in strs("adds") {
+        for a in paths("adds") {
             assert_eq!(mst.insert(&a, leaf).unwrap(), None);
             ops.push(Op::create(a, leaf));
         }
-        for d in strs("dels") {
+        for d in paths("dels") {
             assert_eq!(mst.remove(&d).unwrap(), Some(leaf));
             ops.push(Op::delete(d, leaf));
         }
@@ -116,12 +121,11 @@ fn commit_proof_fixtures_through_the_pipeline() {
         if want == got {
             equal += 1;
         }
-        let v = verify_commit_proof(slice.clone(), &ops, &before, &did(), Some(&k.public_key()))
-            .unwrap();
+        let v = verify_commit_proof(slice.clone(), &ops, &before, &did(), &k.public_key()).unwrap();
         assert_eq!(v.commit.data, after);
         // Wrong prevData fails.
         assert!(matches!(
-            verify_commit_proof(slice, &ops, &after, &did(), None),
+            verify_commit_proof_unsigned(slice, &ops, &after, &did()),
             Err(ProofError::RootMismatch { .. })
         ));
     }
@@ -148,13 +152,13 @@ fn coll() -> Nsid {
 
 /// The nodes on the search path of `key` in the tree at `root` (root down
 /// to the node that holds it or where it would go).
-fn search_path(store: &MemoryBlockStore, root: Cid, key: &str, out: &mut BTreeSet<Cid>) {
+fn search_path(store: &MemoryBlockStore, root: Cid, key: &RecordPath, out: &mut BTreeSet<Cid>) {
     let mut at = Some(root);
     while let Some(c) = at {
         out.insert(c);
         let node = NodeData::decode(&store.get(&c).unwrap().unwrap()).unwrap();
-        let i = node.entries.partition_point(|e| e.key.as_str() < key);
-        if node.entries.get(i).is_some_and(|e| e.key == key) {
+        let i = node.entries.partition_point(|e| e.key < *key);
+        if node.entries.get(i).is_some_and(|e| e.key == *key) {
             return;
         }
         at = if i == 0 {
@@ -186,7 +190,7 @@ proptest! {
         let prev = data.prev_data.unwrap();
         let slice = Bytes::from(data.car_slice().unwrap());
         let pk = k.public_key();
-        prop_assert!(verify_commit_proof(slice.clone(), &data.ops, &prev, &did(), Some(&pk)).is_ok());
+        prop_assert!(verify_commit_proof(slice.clone(), &data.ops, &prev, &did(), &pk).is_ok());
 
         // Dropping any node on an op's search path fails; dropping any other
         // block never gives a wrong answer.
@@ -198,13 +202,13 @@ proptest! {
         for (drop, _) in blocks.iter().skip(1) {
             let kept = blocks.iter().filter(|(c, _)| c != drop).map(|(c, b)| (c, &b[..]));
             let s = Bytes::from(write_car_slice(&data.cid, kept, data.ops.len()).unwrap());
-            let res = verify_commit_proof(s, &data.ops, &prev, &did(), Some(&pk));
+            let res = verify_commit_proof(s, &data.ops, &prev, &did(), &pk);
             if needed.contains(drop) {
                 prop_assert!(res.as_ref().is_err_and(ProofError::is_missing_block), "{:?}", res);
             }
         }
         assert!(matches!(
-            verify_commit_proof(blocks_without_commit(&blocks, &data.cid), &data.ops, &prev, &did(), None),
+            verify_commit_proof_unsigned(blocks_without_commit(&blocks, &data.cid), &data.ops, &prev, &did()),
             Err(ProofError::MissingCommit { .. })
         ));
 
@@ -218,7 +222,7 @@ proptest! {
                     variants.push(Op { action, ..op.clone() });
                 }
             }
-            variants.push(Op { path: format!("{}x", op.path), ..op.clone() });
+            variants.push(Op { path: p(&format!("{}x", op.path)), ..op.clone() });
             variants.push(Op { cid: Some(other), ..op.clone() });
             variants.push(Op { cid: None, ..op.clone() });
             variants.push(Op { prev: Some(other), ..op.clone() });
@@ -227,21 +231,89 @@ proptest! {
                 if v == *op { continue; }
                 let mut ops = data.ops.clone();
                 ops[i] = v;
-                prop_assert!(verify_commit_proof(slice.clone(), &ops, &prev, &did(), None).is_err(), "{:?}", ops[i]);
+                prop_assert!(verify_commit_proof_unsigned(slice.clone(), &ops, &prev, &did()).is_err(), "{:?}", ops[i]);
             }
             // Dropping an op fails too.
             let mut ops = data.ops.clone();
             ops.remove(i);
-            prop_assert!(verify_commit_proof(slice.clone(), &ops, &prev, &did(), None).is_err());
+            prop_assert!(verify_commit_proof_unsigned(slice.clone(), &ops, &prev, &did()).is_err());
         }
         let mut dup = data.ops.clone();
         dup.push(data.ops[0].clone());
-        assert!(matches!(verify_commit_proof(slice.clone(), &dup, &prev, &did(), None), Err(ProofError::DuplicatePath { .. })));
-        assert!(matches!(verify_commit_proof(slice.clone(), &data.ops, &data.data, &did(), None), Err(ProofError::RootMismatch { .. })));
+        assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &dup, &prev, &did()), Err(ProofError::DuplicatePath { path }) if path == data.ops[0].path));
+        assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &data.ops, &data.data, &did()), Err(ProofError::RootMismatch { .. })));
         let wrong: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
-        assert!(matches!(verify_commit_proof(slice.clone(), &data.ops, &prev, &wrong, None), Err(ProofError::WrongDid { .. })));
+        assert!(matches!(verify_commit_proof_unsigned(slice.clone(), &data.ops, &prev, &wrong), Err(ProofError::WrongDid { .. })));
         let other_key = Keypair::from_private_bytes(Curve::K256, &[8; 32]).unwrap().public_key();
-        assert!(matches!(verify_commit_proof(slice, &data.ops, &prev, &did(), Some(&other_key)), Err(ProofError::Commit(_))));
+        assert!(matches!(verify_commit_proof(slice, &data.ops, &prev, &did(), &other_key), Err(ProofError::Commit(_))));
+    }
+}
+
+/// As for `verify_car`: the keyed entry point checks the signature and says
+/// so, the unsigned one says it did not, and a wrong key or a tampered
+/// signature fails the keyed one on a slice that is otherwise right.
+#[test]
+fn commit_proof_signature_is_checked_with_the_key_and_reported() {
+    let k = key();
+    let writes = |range: core::ops::Range<u32>| -> Vec<RecordWrite> {
+        range
+            .map(|i| RecordWrite::Create {
+                collection: coll(),
+                rkey: rkey(i),
+                value: post("x"),
+            })
+            .collect()
+    };
+    let now = 1_750_000_000_000_000;
+    let (mut repo, _) =
+        Repo::create_at(MemoryBlockStore::new(), did(), &k, &writes(0..20), now).unwrap();
+    let data = repo
+        .apply_writes_at(&writes(20..23), &k, now + 1000)
+        .unwrap();
+    let prev = data.prev_data.unwrap();
+    let slice = Bytes::from(data.car_slice().unwrap());
+    let pk = k.public_key();
+
+    let v = verify_commit_proof(slice.clone(), &data.ops, &prev, &did(), &pk).unwrap();
+    assert_eq!(v.signature, SignatureCheck::Verified);
+    let v = verify_commit_proof_unsigned(slice.clone(), &data.ops, &prev, &did()).unwrap();
+    assert_eq!(v.signature, SignatureCheck::NotChecked);
+    let wrong = Keypair::from_private_bytes(Curve::P256, &[7; 32])
+        .unwrap()
+        .public_key();
+    assert!(matches!(
+        verify_commit_proof(slice.clone(), &data.ops, &prev, &did(), &wrong),
+        Err(ProofError::Commit(CommitError::Signature(_)))
+    ));
+
+    let blocks: Vec<(Cid, Bytes)> = CarReader::new(slice).unwrap().map(Result::unwrap).collect();
+    for tampered in tampered_signatures(&v.commit, Curve::K256) {
+        let (cid, block) = tampered.to_block();
+        let swapped: Vec<(Cid, Bytes)> = blocks
+            .iter()
+            .map(|(c, b)| {
+                if *c == v.cid {
+                    (cid, block.clone())
+                } else {
+                    (*c, b.clone())
+                }
+            })
+            .collect();
+        let bad = Bytes::from(
+            write_car_slice(
+                &cid,
+                swapped.iter().map(|(c, b)| (c, &b[..])),
+                data.ops.len(),
+            )
+            .unwrap(),
+        );
+        let unchecked =
+            verify_commit_proof_unsigned(bad.clone(), &data.ops, &prev, &did()).unwrap();
+        assert_eq!(unchecked.signature, SignatureCheck::NotChecked);
+        assert!(matches!(
+            verify_commit_proof(bad, &data.ops, &prev, &did(), &pk),
+            Err(ProofError::Commit(CommitError::Signature(_)))
+        ));
     }
 }
 
@@ -278,7 +350,7 @@ fn first_commit_inverts_to_the_empty_tree_and_limits_apply() {
         &data.ops,
         &cid(EMPTY_TREE_ROOT),
         &did(),
-        Some(&k.public_key()),
+        &k.public_key(),
     )
     .unwrap();
 

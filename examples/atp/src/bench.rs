@@ -11,7 +11,7 @@ use std::time::Instant;
 use atproto_repo::mst::Mst;
 use atproto_repo::workload::Workload;
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp bench`.
 #[derive(clap::Subcommand)]
@@ -40,13 +40,13 @@ pub fn run(cmd: Command) -> CmdResult {
         let start = Instant::now();
         let mut mst = Mst::new();
         for (key, cid) in &entries {
-            mst.insert(key, *cid).map_err(|e| e.to_string())?;
+            mst.insert(key, *cid).map_err(failed)?;
         }
-        let root = mst.root_cid().map_err(|e| e.to_string())?;
+        let root = mst.root_cid().map_err(failed)?;
         times.push(start.elapsed().as_secs_f64());
         last = Some((mst, root));
     }
-    let (mst, root) = last.ok_or("no run")?;
+    let (mst, root) = last.ok_or_else(|| CmdError::Setup("no run".to_owned()))?;
     times.sort_by(f64::total_cmp);
     let best = times[0];
     let median = times[times.len() / 2];
@@ -56,7 +56,13 @@ pub fn run(cmd: Command) -> CmdResult {
     println!("build_ms_median: {:.2}", median * 1e3);
     println!("inserts_per_s: {:.0}", n as f64 / median);
     println!("root: {root}");
-    println!("nodes: {}", mst.node_count().map_err(|e| e.to_string())?);
+    println!("nodes: {}", mst.node_count().map_err(failed)?);
     println!("height: {}", mst.height());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The workload is generated here, so a tree error means the benchmark could
+/// not run (exit 2), not that some input was invalid.
+fn failed(e: atproto_repo::MstError) -> CmdError {
+    CmdError::Setup(format!("the benchmark failed: {e}"))
 }

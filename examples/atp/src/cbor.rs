@@ -4,6 +4,9 @@
 //! `from-json` writes raw DAG-CBOR bytes to standard output; `to-json` reads
 //! DAG-CBOR through the strict decoder and prints ATProto JSON; `cid` prints
 //! the CID of the JSON input's DAG-CBOR encoding.
+//!
+//! Input that is not (ATProto JSON | strict DAG-CBOR) exits 1; input that
+//! cannot be read exits 2.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,7 +14,7 @@ use std::process::ExitCode;
 
 use atproto_core::data::{Value, cbor, json};
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp cbor`.
 #[derive(clap::Subcommand)]
@@ -33,9 +36,9 @@ pub enum Command {
     },
 }
 
-fn json_input(file: Option<&std::path::Path>) -> Result<Value, String> {
+fn json_input(file: Option<&std::path::Path>) -> Result<Value, CmdError> {
     let bytes = crate::input::read_all(file)?;
-    json::from_slice(&bytes).map_err(|e| format!("invalid ATProto JSON: {e}"))
+    json::from_slice(&bytes).map_err(|e| CmdError::No(format!("invalid ATProto JSON: {e}")))
 }
 
 /// Runs `atp cbor`.
@@ -46,11 +49,12 @@ pub fn run(cmd: Command) -> CmdResult {
             let mut out = std::io::stdout().lock();
             out.write_all(&cbor::encode(&value))
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write standard output: {e}"))?;
+                .map_err(CmdError::stdout)?;
         }
         Command::ToJson { file } => {
             let bytes = crate::input::read_all(file.as_deref())?;
-            let value = cbor::decode(&bytes).map_err(|e| format!("invalid DAG-CBOR: {e}"))?;
+            let value =
+                cbor::decode(&bytes).map_err(|e| CmdError::No(format!("invalid DAG-CBOR: {e}")))?;
             println!("{}", json::to_string(&value));
         }
         Command::Cid { file } => {

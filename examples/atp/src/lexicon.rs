@@ -4,17 +4,19 @@
 //!   document, and all of them form one catalog. Prints one `PATH: REASON`
 //!   line per invalid document (sorted by path), then `N documents, M
 //!   invalid`; exits 1 when M > 0, else 0.
-//! - `validate --schemas DIR --nsid NSID [--rkey RKEY] [FILE]`: validates the
-//!   ATProto JSON record in FILE (standard input when absent or `-`) as a
+//! - `validate [--schemas DIR] --nsid NSID [--rkey RKEY] [FILE]`: validates
+//!   the ATProto JSON record in FILE (standard input when absent or `-`) as a
 //!   record of type NSID. Prints `valid` (exit 0) or `invalid: PATH: REASON`
-//!   (exit 1).
+//!   (exit 1). Without `--schemas`, the catalog is the upstream `com.atproto`,
+//!   `app.bsky`, `chat.bsky` and `tools.ozone` documents built into `atp`
+//!   (`atproto_lexicon::bundled`); no file is read.
 //!
 //! A document is invalid when it is not JSON, breaks the Lexicon rules on its
 //! own, repeats an `id` an earlier file (in path order) already has, or
 //! cannot be compiled into the catalog of the valid documents: a reference
 //! that does not resolve, including one into a document that is itself
-//! invalid. `validate` uses the same catalog of valid documents and warns on
-//! stderr about each document it leaves out.
+//! invalid. `validate --schemas` uses the same catalog of valid documents and
+//! warns on stderr about each document it leaves out.
 //!
 //! Setup errors (DIR cannot be read, NSID names no usable record type, FILE
 //! cannot be read) print `error: MESSAGE` on stderr and exit 2, as usage
@@ -26,7 +28,7 @@ use std::process::ExitCode;
 
 use atproto_lexicon::{Catalog, LexiconDoc, LexiconError, LookupError, SchemaErrorKind};
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp lexicon`.
 #[derive(clap::Subcommand)]
@@ -38,9 +40,11 @@ pub enum Command {
     },
     /// Validate an ATProto JSON record against a record type.
     Validate {
-        /// The directory of Lexicon documents (searched recursively).
+        /// The directory of Lexicon documents (searched recursively); without
+        /// it, the upstream com.atproto, app.bsky, chat.bsky and tools.ozone
+        /// documents built into atp.
         #[arg(long)]
-        schemas: PathBuf,
+        schemas: Option<PathBuf>,
         /// The record type's NSID.
         #[arg(long)]
         nsid: String,
@@ -61,14 +65,13 @@ pub fn run(cmd: Command) -> CmdResult {
             nsid,
             rkey,
             file,
-        } => validate(&schemas, &nsid, rkey.as_deref(), file.as_deref()),
+        } => validate(schemas.as_deref(), &nsid, rkey.as_deref(), file.as_deref()),
     }
 }
 
-/// A usage or setup error: the message on stderr, exit code 2.
+/// A usage or setup error: `main` prints the message on stderr, exit code 2.
 fn setup_error(message: &str) -> CmdResult {
-    eprintln!("error: {message}");
-    Ok(ExitCode::from(2))
+    Err(CmdError::Setup(message.to_owned()))
 }
 
 /// A document file left out of the catalog, and why.
@@ -96,20 +99,6 @@ impl Loaded {
     }
 }
 
-/// Every `*.json` file under `dir`, recursively.
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot read directory {}: {e}", dir.display());
-    for entry in std::fs::read_dir(dir).map_err(err)? {
-        let path = entry.map_err(err)?.path();
-        if path.is_dir() {
-            json_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// The `id` string of a document that did not parse, if its JSON has one.
 fn raw_id(bytes: &[u8]) -> Option<String> {
     let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
@@ -124,9 +113,7 @@ fn raw_id(bytes: &[u8]) -> Option<String> {
 /// # Errors
 /// Only setup errors: a directory that cannot be listed.
 fn load(dir: &Path) -> Result<Loaded, String> {
-    let mut files = Vec::new();
-    json_files(dir, &mut files)?;
-    files.sort();
+    let files = atproto_lexicon::json_files(dir).map_err(|e| e.to_string())?;
     let total = files.len();
     let bar = crate::progress::counter("checking documents", total as u64);
 
@@ -234,42 +221,55 @@ fn check(dir: &Path) -> CmdResult {
     })
 }
 
-fn validate(schemas: &Path, nsid: &str, rkey: Option<&str>, file: Option<&Path>) -> CmdResult {
-    let loaded = match load(schemas) {
+fn validate(
+    schemas: Option<&Path>,
+    nsid: &str,
+    rkey: Option<&str>,
+    file: Option<&Path>,
+) -> CmdResult {
+    let loaded = match schemas.map(load).transpose() {
         Ok(loaded) => loaded,
         Err(message) => return setup_error(&message),
     };
-    if loaded.total == 0 {
-        return setup_error(&format!(
-            "no lexicon documents (*.json) under {}",
-            schemas.display()
-        ));
-    }
-    let validator = match loaded.catalog.record(nsid) {
+    let catalog = match (&loaded, schemas) {
+        (Some(loaded), Some(dir)) => {
+            if loaded.total == 0 {
+                return setup_error(&format!(
+                    "no lexicon documents (*.json) under {}",
+                    dir.display()
+                ));
+            }
+            &loaded.catalog
+        }
+        _ => atproto_lexicon::bundled::catalog(),
+    };
+    let validator = match catalog.record(nsid) {
         Ok(v) => v,
         Err(e) => {
-            let message = match (&e, loaded.invalid_doc(nsid)) {
-                (LookupError::NotFound(_), Some(doc)) => format!(
+            let invalid = loaded.as_ref().and_then(|l| l.invalid_doc(nsid));
+            let message = match (&e, invalid, schemas) {
+                (LookupError::NotFound(_), Some(doc), _) => format!(
                     "no record type {nsid:?}: its document {} is invalid: {}",
                     doc.path.display(),
                     doc.reason
                 ),
-                _ => format!("{e} in {}", schemas.display()),
+                (_, _, Some(dir)) => format!("{e} in {}", dir.display()),
+                (_, _, None) => format!(
+                    "{e} in the bundled lexicons ({}); use --schemas DIR for others",
+                    atproto_lexicon::bundled::NAMESPACES.join(", ")
+                ),
             };
             return setup_error(&message);
         }
     };
-    for doc in &loaded.invalid {
+    for doc in loaded.iter().flat_map(|l| &l.invalid) {
         eprintln!(
             "warning: left out of the catalog: {}: {}",
             doc.path.display(),
             doc.reason
         );
     }
-    let input = match crate::input::read_all(file) {
-        Ok(input) => input,
-        Err(message) => return setup_error(&message),
-    };
+    let input = crate::input::read_all(file)?;
     let verdict = match std::str::from_utf8(&input) {
         Err(e) => Err(format!("not UTF-8 at byte {}", e.valid_up_to())),
         Ok(text) => rkey

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::CmdError;
+
 /// Whether progress should be drawn.
 fn enabled() -> bool {
     std::io::stderr().is_terminal()
@@ -38,8 +40,11 @@ pub fn counter(message: &str, total: u64) -> ProgressBar {
 }
 
 /// Reads a whole file, with a byte progress bar for large files on a terminal.
-pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+///
+/// # Errors
+/// [`CmdError::Setup`] when it cannot be read.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, CmdError> {
+    let err = |e: std::io::Error| CmdError::Setup(format!("cannot read {}: {e}", path.display()));
     let mut file = std::fs::File::open(path).map_err(err)?;
     let len = file.metadata().map_err(err)?.len();
     let bar = if enabled() && len > 8 << 20 {

@@ -1,26 +1,34 @@
 //! `atp repo create|ls|get`: build, list and read repositories as CAR files.
 //!
-//! - `create --did DID --key-hex HEX [--curve k256|p256] --records FILE --out OUT.car`:
-//!   FILE holds JSON lines `{"collection": NSID, "rkey": RKEY, "value": record}`
-//!   (ATProto JSON); writes the signed repository as CAR and prints
+//! - `create --did DID --key-file KEYFILE [--curve k256|p256] --records FILE --out OUT.car`:
+//!   KEYFILE holds the signing key (see [`crate::key`]); FILE holds JSON
+//!   lines `{"collection": NSID, "rkey": RKEY, "value": record}` (ATProto
+//!   JSON); writes the signed repository as CAR and prints
 //!   `{"commit","data","rev","records"}` as JSON.
 //! - `ls FILE`: one `collection/rkey CID` line per record, in key order.
 //! - `get FILE COLLECTION/RKEY`: the record as ATProto JSON.
 //!
-//! `ls` and `get` fully verify the CAR first (hashes, commit, MST, records).
+//! `ls` and `get` fully verify the CAR first (hashes, commit, MST, records;
+//! not the signature, as no key is given: `atp car verify --did-key` checks
+//! it).
+//!
+//! Exit 1: a records line that is not a valid record, a repository that
+//! cannot be built from them (such as a path given twice), a CAR that fails
+//! verification, no record at the path. Exit 2: a flag value that does not
+//! parse (`--did`), a bad key file, a file that cannot be read or written.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use atproto_core::crypto::{Curve, Keypair};
+use atproto_core::crypto::Curve;
 use atproto_core::data::{cbor, json};
 use atproto_core::syntax::{Did, Nsid, RecordKey};
-use atproto_repo::MemoryBlockStore;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
+use atproto_repo::{MemoryBlockStore, RecordPath};
 use bytes::Bytes;
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp repo`.
 #[derive(clap::Subcommand)]
@@ -30,9 +38,9 @@ pub enum Command {
         /// The repository's DID.
         #[arg(long)]
         did: String,
-        /// The signing key's 32 private bytes as hex.
+        /// The key file holding the signing key (64 hex digits).
         #[arg(long)]
-        key_hex: String,
+        key_file: PathBuf,
         /// The signing key's curve.
         #[arg(long, default_value = "k256")]
         curve: Curve,
@@ -62,43 +70,46 @@ pub fn run(cmd: Command) -> CmdResult {
     match cmd {
         Command::Create {
             did,
-            key_hex,
+            key_file,
             curve,
             records,
             out,
-        } => create(&did, &key_hex, curve, &records, &out),
+        } => create(&did, &key_file, curve, &records, &out),
         Command::Ls { file } => {
             let repo = load(&file)?;
             let mut stdout = BufWriter::new(std::io::stdout().lock());
             for entry in repo.records() {
-                let (path, cid) = entry.map_err(|e| e.to_string())?;
-                writeln!(stdout, "{path} {cid}").map_err(|e| e.to_string())?;
+                let (path, cid) = entry.map_err(|e| CmdError::No(e.to_string()))?;
+                writeln!(stdout, "{path} {cid}").map_err(CmdError::stdout)?;
             }
-            stdout.flush().map_err(|e| e.to_string())?;
+            stdout.flush().map_err(CmdError::stdout)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { file, path } => {
+            let path: RecordPath = path.parse().map_err(|e| CmdError::No(format!("{e}")))?;
             let repo = load(&file)?;
             let (_, block) = repo
                 .get_path(&path)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no record at {path}"))?;
-            let value = cbor::decode(&block).map_err(|e| format!("record {path}: {e}"))?;
+                .map_err(|e| CmdError::No(e.to_string()))?
+                .ok_or_else(|| CmdError::No(format!("no record at {path}")))?;
+            let value =
+                cbor::decode(&block).map_err(|e| CmdError::No(format!("record {path}: {e}")))?;
             println!("{}", json::to_string(&value));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Reads and fully verifies a repository CAR.
-fn load(file: &Path) -> Result<Repo<MemoryBlockStore>, String> {
+/// Reads and fully verifies a repository CAR, all but its signature (there is
+/// no key to check it with).
+fn load(file: &Path) -> Result<Repo<MemoryBlockStore>, CmdError> {
     let car = Bytes::from(crate::progress::read_file(file)?);
     let spinner = crate::progress::spinner("verifying");
-    let result = Repo::from_car(car, None, None);
+    let result = Repo::from_car_unsigned(car, None);
     spinner.finish_and_clear();
     result
         .map(|(repo, _)| repo)
-        .map_err(|e| format!("{}: invalid repository: {e}", file.display()))
+        .map_err(|e| CmdError::No(format!("{}: invalid repository: {e}", file.display())))
 }
 
 /// Parses one JSON line of the records file into a create.
@@ -120,13 +131,13 @@ fn parse_write(line: &str) -> Result<RecordWrite, String> {
     })
 }
 
-fn create(did: &str, key_hex: &str, curve: Curve, records: &Path, out: &Path) -> CmdResult {
-    let did: Did = did.parse().map_err(|e| format!("--did: {e}"))?;
-    let key_bytes = hex::decode(key_hex.trim()).map_err(|e| format!("--key-hex: {e}"))?;
-    let keypair =
-        Keypair::from_private_bytes(curve, &key_bytes).map_err(|e| format!("--key-hex: {e}"))?;
+fn create(did: &str, key_file: &Path, curve: Curve, records: &Path, out: &Path) -> CmdResult {
+    let did: Did = did
+        .parse()
+        .map_err(|e| CmdError::Setup(format!("--did: {e}")))?;
+    let keypair = crate::key::read_key_file(key_file, curve)?;
     let text = std::fs::read_to_string(records)
-        .map_err(|e| format!("cannot read {}: {e}", records.display()))?;
+        .map_err(|e| CmdError::Setup(format!("cannot read {}: {e}", records.display())))?;
     let lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
@@ -136,7 +147,8 @@ fn create(did: &str, key_hex: &str, curve: Curve, records: &Path, out: &Path) ->
     let mut writes = Vec::with_capacity(lines.len());
     for (n, line) in lines {
         writes.push(
-            parse_write(line).map_err(|e| format!("{} line {}: {e}", records.display(), n + 1))?,
+            parse_write(line)
+                .map_err(|e| CmdError::No(format!("{} line {}: {e}", records.display(), n + 1)))?,
         );
         bar.inc(1);
     }
@@ -144,15 +156,15 @@ fn create(did: &str, key_hex: &str, curve: Curve, records: &Path, out: &Path) ->
 
     let spinner = crate::progress::spinner("building and signing the repository");
     let (mut repo, commit) = Repo::create(MemoryBlockStore::new(), did, &keypair, &writes)
-        .map_err(|e| format!("cannot create the repository: {e}"))?;
+        .map_err(|e| CmdError::No(format!("cannot create the repository: {e}")))?;
     spinner.set_message(format!("writing {}", out.display()));
-    let file =
-        std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let cannot_write =
+        |e: &dyn std::fmt::Display| CmdError::Setup(format!("cannot write {}: {e}", out.display()));
+    let file = std::fs::File::create(out).map_err(|e| cannot_write(&e))?;
     let mut file = repo
         .export_car(BufWriter::new(file))
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    file.flush()
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        .map_err(|e| cannot_write(&e))?;
+    file.flush().map_err(|e| cannot_write(&e))?;
     spinner.finish_and_clear();
 
     let summary = serde_json::json!({

@@ -3,7 +3,7 @@
 //! Contract: for one VALUE, print `valid` (exit 0) or `invalid: REASON`
 //! (exit 1). With `--stdin`, every input line (exactly as given, without its
 //! `\n`) gets one output line, `valid` or `invalid: REASON`, and the exit code
-//! is 0.
+//! is 0. Standard input that cannot be read is a setup error (exit 2).
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use atproto_core::syntax::{
     AtIdentifier, AtUri, CidString, Datetime, Did, Handle, Language, Nsid, RecordKey, Tid, Uri,
 };
 
-use crate::CmdResult;
+use crate::{CmdError, CmdResult};
 
 /// Arguments of `atp syntax`.
 #[derive(clap::Args)]
@@ -72,7 +72,7 @@ fn verdict(kind: Kind, line: &[u8]) -> String {
         Err(e) => format!("invalid: not UTF-8 at byte {}", e.valid_up_to()),
         Ok(value) => match check(kind, value) {
             Ok(()) => "valid".to_owned(),
-            Err(reason) => format!("invalid: {reason}"),
+            Err(reason) => format!("invalid: {}", crate::one_line(&reason)),
         },
     }
 }
@@ -88,9 +88,9 @@ pub fn run(args: Args) -> CmdResult {
         }
         let mut out = BufWriter::new(std::io::stdout().lock());
         for line in lines {
-            writeln!(out, "{}", verdict(args.kind, line)).map_err(|e| e.to_string())?;
+            writeln!(out, "{}", verdict(args.kind, line)).map_err(CmdError::stdout)?;
         }
-        out.flush().map_err(|e| e.to_string())?;
+        out.flush().map_err(CmdError::stdout)?;
         return Ok(ExitCode::SUCCESS);
     }
     let value = args.value.unwrap_or_default();
