@@ -51,8 +51,6 @@ use atproto_core::data::{CborError, Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, SyntaxError, Tid};
 use bytes::Bytes;
 
-use crate::car::section::cid_bytes;
-
 /// The commit format version this module reads and writes.
 pub const COMMIT_VERSION: i64 = 3;
 
@@ -415,10 +413,10 @@ fn encode(f: &Fields<'_>, sig: Option<&[u8]>) -> Vec<u8> {
         out.extend_from_slice(sig);
     }
     key(&mut out, "data");
-    link(&mut out, f.data);
+    cbor::write_link(f.data, &mut out);
     key(&mut out, "prev");
     match f.prev {
-        Some(prev) => link(&mut out, prev),
+        Some(prev) => cbor::write_link(prev, &mut out),
         None => out.push(0xf6),
     }
     key(&mut out, "version");
@@ -449,15 +447,6 @@ fn head(out: &mut Vec<u8>, major: u8, n: u64) {
             out.extend_from_slice(&n.to_be_bytes());
         }
     }
-}
-
-fn link(out: &mut Vec<u8>, cid: &Cid) {
-    let mut buf = [0u8; 104];
-    let n = cid_bytes(cid, &mut buf);
-    out.extend_from_slice(&[0xd8, 42]);
-    head(out, 2, n as u64 + 1);
-    out.push(0);
-    out.extend_from_slice(&buf[..n]);
 }
 
 /// The commit map as a [`Value`] (extra fields first, so that the six

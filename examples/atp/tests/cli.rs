@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use atproto_core::syntax::CidString;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use std::io::Write;
@@ -74,6 +75,11 @@ fn syntax_stdin_matches_vectors() {
                 "{prefix}_{suffix}: one line per case"
             );
             for (case, verdict) in cases.iter().zip(&verdicts) {
+                // `cid_syntax_valid` also lists strings that pass only the
+                // string-level grammar and are not CIDs (atproto-core's
+                // syntax tests name them): there the CLI must agree with
+                // the library.
+                let want_valid = want_valid && (prefix != "cid" || CidString::is_valid(case));
                 if want_valid {
                     assert_eq!(verdict, "valid", "{kind} {case:?}");
                 } else {

@@ -3,8 +3,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use cid::{Cid, Version};
+use cid::Cid;
 
+use crate::data::cid::encode_cid;
+use crate::data::limits::MAX_CID_LEN;
 use crate::data::value::Value;
 
 /// Canonical DAG-CBOR bytes of `v`.
@@ -38,7 +40,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             head(out, 2, b.len() as u64);
             out.extend_from_slice(b);
         }
-        Value::Link(c) => link(out, c),
+        Value::Link(c) => write_link(c, out),
         Value::Array(a) => {
             head(out, 4, a.len() as u64);
             for x in a {
@@ -69,7 +71,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             // Canonical key order: ref(3), size(4), $type(5), mimeType(8).
             out.push(0xa4);
             text(out, "ref");
-            link(out, &b.cid);
+            write_link(&b.cid, out);
             text(out, "size");
             head(out, 0, b.size);
             text(out, "$type");
@@ -85,47 +87,15 @@ fn text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn link(out: &mut Vec<u8>, c: &Cid) {
+/// Appends `cid` as a DAG-CBOR link: tag 42 over a byte string of `0x00`
+/// and the binary CID ([`encode_cid`]).
+pub fn write_link(cid: &Cid, out: &mut Vec<u8>) {
+    let mut buf = [0; MAX_CID_LEN];
+    let bytes = encode_cid(cid, &mut buf);
     out.extend_from_slice(&[0xd8, 42]);
-    if c.version() == Version::V0 {
-        let bytes = c.to_bytes();
-        head(out, 2, bytes.len() as u64 + 1);
-        out.push(0);
-        out.extend_from_slice(&bytes);
-        return;
-    }
-    let hash = c.hash();
-    let digest = hash.digest();
-    let len = 1
-        + varint_len(1)
-        + varint_len(c.codec())
-        + varint_len(hash.code())
-        + varint_len(u64::from(hash.size()))
-        + digest.len();
-    head(out, 2, len as u64);
+    head(out, 2, bytes.len() as u64 + 1);
     out.push(0);
-    varint(out, 1);
-    varint(out, c.codec());
-    varint(out, hash.code());
-    varint(out, u64::from(hash.size()));
-    out.extend_from_slice(digest);
-}
-
-fn varint_len(mut n: u64) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-fn varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+    out.extend_from_slice(bytes);
 }
 
 /// Writes a CBOR head (major type + argument) in its shortest form.
