@@ -314,13 +314,13 @@ impl Commit {
     /// # Errors
     /// [`CommitError::RevNotIncreasing`] or [`CommitError::RevInFuture`].
     pub fn check_rev(&self, prev_rev: Option<Tid>, now_micros: u64) -> Result<(), CommitError> {
-        if let Some(prev) = prev_rev {
-            if self.rev <= prev {
-                return Err(CommitError::RevNotIncreasing {
-                    prev,
-                    rev: self.rev,
-                });
-            }
+        if let Some(prev) = prev_rev
+            && self.rev <= prev
+        {
+            return Err(CommitError::RevNotIncreasing {
+                prev,
+                rev: self.rev,
+            });
         }
         check_rev_not_future(self.rev, now_micros)
     }

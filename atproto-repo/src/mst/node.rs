@@ -578,17 +578,16 @@ impl<'a> Reader<'a> {
     fn link(&mut self) -> Result<LinkRef, MstError> {
         // The canonical form of a CIDv1 with a one-byte codec and a sha2-256
         // digest, exactly what `other_link` accepts for such a link.
-        if let Some(link) = self.buf.get(self.pos..self.pos + SHA256_LINK_LEN) {
-            if link.starts_with(&SHA256_LINK_HEAD)
-                && split_sha256_cid(&link[SHA256_LINK_HEAD.len()..]).is_some()
-            {
-                let at = (self.pos + SHA256_LINK_HEAD.len()) as u32;
-                self.pos += SHA256_LINK_LEN;
-                return Ok(LinkRef {
-                    at,
-                    len: ATPROTO_CID_LEN as u32,
-                });
-            }
+        if let Some(link) = self.buf.get(self.pos..self.pos + SHA256_LINK_LEN)
+            && link.starts_with(&SHA256_LINK_HEAD)
+            && split_sha256_cid(&link[SHA256_LINK_HEAD.len()..]).is_some()
+        {
+            let at = (self.pos + SHA256_LINK_HEAD.len()) as u32;
+            self.pos += SHA256_LINK_LEN;
+            return Ok(LinkRef {
+                at,
+                len: ATPROTO_CID_LEN as u32,
+            });
         }
         self.other_link()
     }

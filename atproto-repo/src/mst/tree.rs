@@ -193,10 +193,10 @@ impl Node {
         store: &mut T,
         buf: &mut Vec<u8>,
     ) -> Result<Cid, MstError> {
-        if self.stored {
-            if let Some(digest) = &self.cid {
-                return Ok(cid_from_digest(digest));
-            }
+        if self.stored
+            && let Some(digest) = &self.cid
+        {
+            return Ok(cid_from_digest(digest));
         }
         if let Link::Node(n) = &mut self.left {
             n.write(store, buf)?;
@@ -537,21 +537,21 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(MstError::structure(cid, "a layer-0 node has subtrees"));
     }
-    if let (Some(lo), 1..) = (lo, count) {
-        if data.key(0) <= lo {
-            return Err(MstError::structure(
-                cid,
-                "keys below the range the parent node gives",
-            ));
-        }
+    if let (Some(lo), 1..) = (lo, count)
+        && data.key(0) <= lo
+    {
+        return Err(MstError::structure(
+            cid,
+            "keys below the range the parent node gives",
+        ));
     }
-    if let (Some(hi), 1..) = (hi, count) {
-        if data.key(count - 1) >= hi {
-            return Err(MstError::structure(
-                cid,
-                "keys above the range the parent node gives",
-            ));
-        }
+    if let (Some(hi), 1..) = (hi, count)
+        && data.key(count - 1) >= hi
+    {
+        return Err(MstError::structure(
+            cid,
+            "keys above the range the parent node gives",
+        ));
     }
     let mut digest = [0u8; 32];
     digest.copy_from_slice(mh.digest());

@@ -148,11 +148,12 @@ impl<'a> Blocks<'a> {
     #[inline]
     fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<(u32, &'a [u8])> {
         let car = self.car;
-        if let Some(b) = self.blocks.get(self.next) {
-            if b.key(car) == (digest, codec as u8) && codec < 0x80 {
-                self.next += 1;
-                return Some(((self.next - 1) as u32, b.bytes(car)));
-            }
+        if let Some(b) = self.blocks.get(self.next)
+            && b.key(car) == (digest, codec as u8)
+            && codec < 0x80
+        {
+            self.next += 1;
+            return Some(((self.next - 1) as u32, b.bytes(car)));
         }
         let codec = u8::try_from(codec).ok()?;
         let blocks = self.blocks;
@@ -256,13 +257,13 @@ fn verify(
             cid: Box::new(root),
         })?;
     let commit = Commit::decode_bytes(&car.slice_ref(commit_bytes))?;
-    if let Some(did) = did {
-        if commit.did != *did {
-            return Err(RepoError::WrongDid {
-                expected: Box::new(did.clone()),
-                found: Box::new(commit.did.clone()),
-            });
-        }
+    if let Some(did) = did
+        && commit.did != *did
+    {
+        return Err(RepoError::WrongDid {
+            expected: Box::new(did.clone()),
+            found: Box::new(commit.did.clone()),
+        });
     }
     let signature = commit.check_signature(key)?;
     // Capacity hints: at most one record per block, and an entry takes
@@ -488,15 +489,15 @@ fn check_node(
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(structure("a layer-0 node has subtrees"));
     }
-    if let (Some(lo), 1..) = (lo, count) {
-        if data.key(0) <= lo {
-            return Err(structure("keys below the range the parent node gives"));
-        }
+    if let (Some(lo), 1..) = (lo, count)
+        && data.key(0) <= lo
+    {
+        return Err(structure("keys below the range the parent node gives"));
     }
-    if let (Some(hi), 1..) = (hi, count) {
-        if data.key(count - 1) >= hi {
-            return Err(structure("keys above the range the parent node gives"));
-        }
+    if let (Some(hi), 1..) = (hi, count)
+        && data.key(count - 1) >= hi
+    {
+        return Err(structure("keys above the range the parent node gives"));
     }
     Ok(layer)
 }
