@@ -47,6 +47,7 @@ use alloc::vec::Vec;
 
 use atproto_core::Cid;
 use atproto_core::crypto::{CryptoError, Keypair, PublicKey};
+use atproto_core::data::cbor::write_head;
 use atproto_core::data::{CborError, Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, SyntaxError, Tid};
 use bytes::Bytes;
@@ -402,14 +403,14 @@ fn encode(f: &Fields<'_>, sig: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + f.did.as_str().len() + 2 * 40 + 66);
     out.push(if sig.is_some() { 0xa6 } else { 0xa5 });
     key(&mut out, "did");
-    head(&mut out, 3, f.did.as_str().len() as u64);
+    write_head(&mut out, 3, f.did.as_str().len() as u64);
     out.extend_from_slice(f.did.as_str().as_bytes());
     key(&mut out, "rev");
-    head(&mut out, 3, f.rev.as_str().len() as u64);
+    write_head(&mut out, 3, f.rev.as_str().len() as u64);
     out.extend_from_slice(f.rev.as_str().as_bytes());
     if let Some(sig) = sig {
         key(&mut out, "sig");
-        head(&mut out, 2, sig.len() as u64);
+        write_head(&mut out, 2, sig.len() as u64);
         out.extend_from_slice(sig);
     }
     key(&mut out, "data");
@@ -425,28 +426,8 @@ fn encode(f: &Fields<'_>, sig: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn key(out: &mut Vec<u8>, k: &str) {
-    head(out, 3, k.len() as u64);
+    write_head(out, 3, k.len() as u64);
     out.extend_from_slice(k.as_bytes());
-}
-
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let m = major << 5;
-    match n {
-        0..=23 => out.push(m | n as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, n as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
-    }
 }
 
 /// The commit map as a [`Value`] (extra fields first, so that the six

@@ -10,6 +10,7 @@
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
+use atproto_core::data::cbor::write_head;
 use atproto_core::data::{
     ATPROTO_CID_LEN, CidErrorKind, DAG_CBOR_CODEC, MAX_CID_LEN, SHA2_256_LEN, cbor, parse_cid,
     sha256_cid, sha256_cid_head, split_sha256_cid,
@@ -336,25 +337,6 @@ const MAJOR_MAP: u8 = 5;
 const MAJOR_TAG: u8 = 6;
 const CBOR_NULL: u8 = 0xf6;
 const CID_TAG: u64 = 42;
-
-#[inline]
-fn write_head(out: &mut Vec<u8>, major: u8, v: u64) {
-    let m = major << 5;
-    if v < 24 {
-        out.push(m | v as u8);
-    } else if v <= u8::MAX as u64 {
-        out.extend_from_slice(&[m | 24, v as u8]);
-    } else if v <= u16::MAX as u64 {
-        out.push(m | 25);
-        out.extend_from_slice(&(v as u16).to_be_bytes());
-    } else if v <= u32::MAX as u64 {
-        out.push(m | 26);
-        out.extend_from_slice(&(v as u32).to_be_bytes());
-    } else {
-        out.push(m | 27);
-        out.extend_from_slice(&v.to_be_bytes());
-    }
-}
 
 /// Writes `cid` as DAG-CBOR: tag 42 over the bytes `0x00 ‖ cid`.
 #[inline]

@@ -29,26 +29,26 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
         Value::Bool(true) => out.push(0xf5),
         Value::Integer(i) => {
             if *i >= 0 {
-                head(out, 0, *i as u64);
+                write_head(out, 0, *i as u64);
             } else {
                 // -1 - i, computed without overflow for i64::MIN.
-                head(out, 1, !(*i as u64));
+                write_head(out, 1, !(*i as u64));
             }
         }
         Value::String(s) => text(out, s),
         Value::Bytes(b) => {
-            head(out, 2, b.len() as u64);
+            write_head(out, 2, b.len() as u64);
             out.extend_from_slice(b);
         }
         Value::Link(c) => write_link(c, out),
         Value::Array(a) => {
-            head(out, 4, a.len() as u64);
+            write_head(out, 4, a.len() as u64);
             for x in a {
                 encode_into(x, out);
             }
         }
         Value::Map(m) => {
-            head(out, 5, m.len() as u64);
+            write_head(out, 5, m.len() as u64);
             // A BTreeMap iterates bytewise, which is already canonical when
             // key lengths never decrease (the common case: no allocation).
             // Otherwise a stable sort by length gives the (length, bytes) order.
@@ -73,7 +73,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             text(out, "ref");
             write_link(&b.cid, out);
             text(out, "size");
-            head(out, 0, b.size);
+            write_head(out, 0, b.size);
             text(out, "$type");
             text(out, "blob");
             text(out, "mimeType");
@@ -83,7 +83,7 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, s.len() as u64);
+    write_head(out, 3, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
@@ -93,13 +93,22 @@ pub fn write_link(cid: &Cid, out: &mut Vec<u8>) {
     let mut buf = [0; MAX_CID_LEN];
     let bytes = encode_cid(cid, &mut buf);
     out.extend_from_slice(&[0xd8, 42]);
-    head(out, 2, bytes.len() as u64 + 1);
+    write_head(out, 2, bytes.len() as u64 + 1);
     out.push(0);
     out.extend_from_slice(bytes);
 }
 
-/// Writes a CBOR head (major type + argument) in its shortest form.
-pub(crate) fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
+/// Appends a CBOR head (major type 0–7 + argument) in its shortest form,
+/// as canonical DAG-CBOR requires: the one head writer of every encoder in
+/// the workspace (values, MST nodes, commits).
+///
+/// ```
+/// let mut out = Vec::new();
+/// atproto_core::data::cbor::write_head(&mut out, 3, 300); // a text string of 300 bytes
+/// assert_eq!(out, [0x79, 0x01, 0x2c]);
+/// ```
+#[inline]
+pub fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;
     if arg < 24 {
         out.push(m | arg as u8);
