@@ -11,6 +11,7 @@ extern crate std;
 pub mod crypto;
 pub mod data;
 pub mod syntax;
+pub mod varint;
 
 pub use cid::{self, Cid};
 

@@ -182,13 +182,13 @@ fn integer(i: &IntegerSchema) -> Result {
     if i.const_value.is_some() && i.default.is_some() {
         return Err(SchemaError::new(K::ConstWithDefault));
     }
-    if let (Some(a), Some(b)) = (i.minimum, i.maximum) {
-        if a > b {
-            return Err(SchemaError::new(K::MinGreaterThanMax {
-                min_field: "minimum",
-                max_field: "maximum",
-            }));
-        }
+    if let (Some(a), Some(b)) = (i.minimum, i.maximum)
+        && a > b
+    {
+        return Err(SchemaError::new(K::MinGreaterThanMax {
+            min_field: "minimum",
+            max_field: "maximum",
+        }));
     }
     if i.enum_values.as_ref().is_some_and(|e| e.is_empty()) {
         return Err(SchemaError::new(K::EmptyEnum).within("enum"));
@@ -222,10 +222,10 @@ fn string(s: &StringSchema) -> Result {
     }
     let rules = StringRules::from_schema(s);
     for (field, v) in [("default", &s.default), ("const", &s.const_value)] {
-        if let Some(v) = v {
-            if rules.check(v).is_err() {
-                return Err(SchemaError::new(K::ValueViolatesConstraints { field }).within(field));
-            }
+        if let Some(v) = v
+            && rules.check(v).is_err()
+        {
+            return Err(SchemaError::new(K::ValueViolatesConstraints { field }).within(field));
         }
     }
     Ok(())

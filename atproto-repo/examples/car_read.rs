@@ -4,10 +4,11 @@
 //! `cargo run --release -p atproto-repo --example car_read`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atproto_core::data::dag_cbor_cid;
 use atproto_repo::car::{CarLimits, CarReader, CarStreamReader, CarWriter, load_car};
+use atproto_workloads::timing::{mb_per_s, ms, repeat, time};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -17,18 +18,8 @@ const ROUNDS: usize = 20;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// The best of `ROUNDS` timings of `f`.
-fn best<F: FnMut() -> Result<()>>(mut f: F) -> Result<Duration> {
-    let mut best = Duration::MAX;
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed());
-    }
-    Ok(best)
-}
-
-fn mbps(bytes: usize, d: Duration) -> f64 {
-    bytes as f64 / d.as_secs_f64() / 1e6
+fn best<F: FnMut() -> Result<()>>(f: F) -> Result<Duration> {
+    Ok(repeat(ROUNDS, f)?.0.best())
 }
 
 fn main() -> Result<()> {
@@ -43,11 +34,13 @@ fn main() -> Result<()> {
         .collect();
     let cids: Vec<_> = blocks.iter().map(|b| dag_cbor_cid(b)).collect();
     let mut writer = CarWriter::new(Vec::new(), &cids[..1])?;
-    let t = Instant::now();
-    for (cid, block) in cids.iter().zip(&blocks) {
-        writer.write_block(cid, block)?;
-    }
-    let write_time = t.elapsed();
+    let (written, write_time) = time(|| -> Result<()> {
+        for (cid, block) in cids.iter().zip(&blocks) {
+            writer.write_block(cid, block)?;
+        }
+        Ok(())
+    });
+    written?;
     let car = Bytes::from(writer.finish());
     let block_bytes: usize = blocks.iter().map(Vec::len).sum();
 
@@ -90,28 +83,28 @@ fn main() -> Result<()> {
         BLOCKS,
         block_bytes,
         car.len(),
-        write_time.as_secs_f64() * 1e3
+        ms(write_time)
     );
     println!(
         "CarReader (slice, verify):      {:>7.2} ms  {:>7.0} MB/s of CAR",
-        read.as_secs_f64() * 1e3,
-        mbps(car.len(), read)
+        ms(read),
+        mb_per_s(car.len(), read)
     );
     println!(
         "CarStreamReader (io::Read):     {:>7.2} ms  {:>7.0} MB/s of CAR",
-        stream.as_secs_f64() * 1e3,
-        mbps(car.len(), stream)
+        ms(stream),
+        mb_per_s(car.len(), stream)
     );
     println!(
         "load_car (into BTreeMap):       {:>7.2} ms  {:>7.0} MB/s of CAR",
-        load.as_secs_f64() * 1e3,
-        mbps(car.len(), load)
+        ms(load),
+        mb_per_s(car.len(), load)
     );
     println!(
         "raw SHA-256 over the blocks:    {:>7.2} ms  {:>7.0} MB/s of CAR-equivalent ({:.0} MB/s of block bytes)",
-        sha.as_secs_f64() * 1e3,
-        mbps(car.len(), sha),
-        mbps(block_bytes, sha)
+        ms(sha),
+        mb_per_s(car.len(), sha),
+        mb_per_s(block_bytes, sha)
     );
     println!(
         "reader / raw SHA-256 time:      {:.2}x",

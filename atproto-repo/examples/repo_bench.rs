@@ -4,13 +4,14 @@
 //! `cargo run --release -p atproto-repo --example repo_bench`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atproto_core::syntax::{Did, Nsid, RecordKey};
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo, verify_car, verify_car_unsigned};
 use atproto_repo::sync::verify_commit_proof;
-use atproto_repo::workload::{self, tid};
 use atproto_repo::{MemoryBlockStore, mst::EMPTY_TREE_ROOT};
+use atproto_workloads::timing::{mb_per_s, ms, repeat, time, us};
+use atproto_workloads::{self as workload, tid};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -21,16 +22,6 @@ const NOW: u64 = 1_800_000_000_000_000;
 
 fn record(text: &str) -> Bytes {
     Bytes::from(workload::record(text))
-}
-
-fn best<F: FnMut() -> Result<()>>(rounds: usize, mut f: F) -> Result<Duration> {
-    let mut best = Duration::MAX;
-    for _ in 0..rounds {
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed());
-    }
-    Ok(best)
 }
 
 fn vm_hwm() -> String {
@@ -64,14 +55,14 @@ fn verify_only(path: &str) -> Result<()> {
 /// CAR of a normal run).
 fn verify_loop(path: &str, rounds: usize) -> Result<()> {
     let car = Bytes::from(std::fs::read(path)?);
-    let t = best(rounds, || {
+    let (t, _) = repeat(rounds, || -> Result<()> {
         black_box(verify_car_unsigned(car.clone(), None)?);
         Ok(())
     })?;
     println!(
         "load+verify best of {rounds}: {:.2} ms, {:.0} MB/s",
-        t.as_secs_f64() * 1e3,
-        car.len() as f64 / t.as_secs_f64() / 1e6
+        ms(t.best()),
+        mb_per_s(car.len(), t.best())
     );
     Ok(())
 }
@@ -97,28 +88,30 @@ fn main() -> Result<()> {
         })
         .collect::<Result<_>>()?;
 
-    let t = Instant::now();
-    let (mut repo, first) =
-        Repo::create_at(MemoryBlockStore::new(), did.clone(), &key, &writes, NOW)?;
+    let (created, t) =
+        time(|| Repo::create_at(MemoryBlockStore::new(), did.clone(), &key, &writes, NOW));
+    let (mut repo, first) = created?;
     println!(
         "S(100k) repo create: {:.1} ms, data {} commit {}",
-        t.elapsed().as_secs_f64() * 1e3,
+        ms(t),
         first.data,
         first.cid
     );
 
     // Scenario 3: export.
     let mut car = Vec::new();
-    let export = best(5, || {
+    let export = repeat(5, || -> Result<()> {
         car = repo.export_car(Vec::with_capacity(24 << 20))?;
         Ok(())
-    })?;
+    })?
+    .0
+    .best();
     let car = Bytes::from(car);
     println!(
         "scenario 3  export S(100k) CAR: {:.2} ms, {:.1} MB ({:.0} MB/s)",
-        export.as_secs_f64() * 1e3,
+        ms(export),
         car.len() as f64 / 1e6,
-        car.len() as f64 / export.as_secs_f64() / 1e6
+        mb_per_s(car.len(), export)
     );
 
     // Scenario 4: load + full verify.
@@ -126,22 +119,26 @@ fn main() -> Result<()> {
     let v = verify_car(car.clone(), Some(&did), &pk)?;
     assert_eq!(v.record_count() as u64, N);
     assert_eq!(v.commit.data, repo.data_root());
-    let verify = best(10, || {
+    let verify = repeat(10, || -> Result<()> {
         black_box(verify_car(car.clone(), Some(&did), &pk)?);
         Ok(())
-    })?;
-    let sha = best(10, || {
+    })?
+    .0
+    .best();
+    let sha = repeat(10, || -> Result<()> {
         let mut h = Sha256::new();
         h.update(&car);
         black_box(h.finalize());
         Ok(())
-    })?;
+    })?
+    .0
+    .best();
     println!(
         "scenario 4  load+verify: {:.2} ms, {:.0} MB/s; raw SHA-256 {:.2} ms, {:.0} MB/s (ratio {:.2}); {} records, {} nodes, {} blocks; data {}",
-        verify.as_secs_f64() * 1e3,
-        car.len() as f64 / verify.as_secs_f64() / 1e6,
-        sha.as_secs_f64() * 1e3,
-        car.len() as f64 / sha.as_secs_f64() / 1e6,
+        ms(verify),
+        mb_per_s(car.len(), verify),
+        ms(sha),
+        mb_per_s(car.len(), sha),
         sha.as_secs_f64() / verify.as_secs_f64(),
         v.record_count(),
         v.node_count,
@@ -193,22 +190,26 @@ fn main() -> Result<()> {
                 })
                 .collect::<Result<_>>()?;
             now += 1000;
-            let t = Instant::now();
-            let data = repo.apply_writes_at(&ws, &key, now)?;
-            let slice = Bytes::from(data.car_slice()?);
-            produce += t.elapsed();
+            let (committed, t) = time(|| -> Result<_> {
+                let data = repo.apply_writes_at(&ws, &key, now)?;
+                let slice = Bytes::from(data.car_slice()?);
+                Ok((data, slice))
+            });
+            let (data, slice) = committed?;
+            produce += t;
             let prev = data
                 .prev_data
                 .unwrap_or_else(|| EMPTY_TREE_ROOT.parse().unwrap_or(data.data));
-            let t = Instant::now();
-            black_box(verify_commit_proof(slice, &data.ops, &prev, &did, &pk)?);
-            check += t.elapsed();
+            let (verified, t) =
+                time(|| verify_commit_proof(slice, &data.ops, &prev, &did, &pk).map(black_box));
+            verified?;
+            check += t;
             last_root = data.data;
         }
         println!(
             "scenario 5  batch {batch:>3}: apply+slice {:.1} µs, verify by inversion {:.1} µs per commit; root {last_root}",
-            produce.as_secs_f64() * 1e6 / rounds as f64,
-            check.as_secs_f64() * 1e6 / rounds as f64,
+            us(produce) / rounds as f64,
+            us(check) / rounds as f64,
         );
     }
     Ok(())

@@ -47,11 +47,10 @@ use alloc::vec::Vec;
 
 use atproto_core::Cid;
 use atproto_core::crypto::{CryptoError, Keypair, PublicKey};
+use atproto_core::data::cbor::write_head;
 use atproto_core::data::{CborError, Value, cbor, dag_cbor_cid};
 use atproto_core::syntax::{Did, SyntaxError, Tid};
 use bytes::Bytes;
-
-use crate::car::section::cid_bytes;
 
 /// The commit format version this module reads and writes.
 pub const COMMIT_VERSION: i64 = 3;
@@ -316,13 +315,13 @@ impl Commit {
     /// # Errors
     /// [`CommitError::RevNotIncreasing`] or [`CommitError::RevInFuture`].
     pub fn check_rev(&self, prev_rev: Option<Tid>, now_micros: u64) -> Result<(), CommitError> {
-        if let Some(prev) = prev_rev {
-            if self.rev <= prev {
-                return Err(CommitError::RevNotIncreasing {
-                    prev,
-                    rev: self.rev,
-                });
-            }
+        if let Some(prev) = prev_rev
+            && self.rev <= prev
+        {
+            return Err(CommitError::RevNotIncreasing {
+                prev,
+                rev: self.rev,
+            });
         }
         check_rev_not_future(self.rev, now_micros)
     }
@@ -404,21 +403,21 @@ fn encode(f: &Fields<'_>, sig: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + f.did.as_str().len() + 2 * 40 + 66);
     out.push(if sig.is_some() { 0xa6 } else { 0xa5 });
     key(&mut out, "did");
-    head(&mut out, 3, f.did.as_str().len() as u64);
+    write_head(&mut out, 3, f.did.as_str().len() as u64);
     out.extend_from_slice(f.did.as_str().as_bytes());
     key(&mut out, "rev");
-    head(&mut out, 3, f.rev.as_str().len() as u64);
+    write_head(&mut out, 3, f.rev.as_str().len() as u64);
     out.extend_from_slice(f.rev.as_str().as_bytes());
     if let Some(sig) = sig {
         key(&mut out, "sig");
-        head(&mut out, 2, sig.len() as u64);
+        write_head(&mut out, 2, sig.len() as u64);
         out.extend_from_slice(sig);
     }
     key(&mut out, "data");
-    link(&mut out, f.data);
+    cbor::write_link(f.data, &mut out);
     key(&mut out, "prev");
     match f.prev {
-        Some(prev) => link(&mut out, prev),
+        Some(prev) => cbor::write_link(prev, &mut out),
         None => out.push(0xf6),
     }
     key(&mut out, "version");
@@ -427,37 +426,8 @@ fn encode(f: &Fields<'_>, sig: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn key(out: &mut Vec<u8>, k: &str) {
-    head(out, 3, k.len() as u64);
+    write_head(out, 3, k.len() as u64);
     out.extend_from_slice(k.as_bytes());
-}
-
-fn head(out: &mut Vec<u8>, major: u8, n: u64) {
-    let m = major << 5;
-    match n {
-        0..=23 => out.push(m | n as u8),
-        24..=0xff => out.extend_from_slice(&[m | 24, n as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(m | 26);
-            out.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 27);
-            out.extend_from_slice(&n.to_be_bytes());
-        }
-    }
-}
-
-fn link(out: &mut Vec<u8>, cid: &Cid) {
-    let mut buf = [0u8; 104];
-    let n = cid_bytes(cid, &mut buf);
-    out.extend_from_slice(&[0xd8, 42]);
-    head(out, 2, n as u64 + 1);
-    out.push(0);
-    out.extend_from_slice(&buf[..n]);
 }
 
 /// The commit map as a [`Value`] (extra fields first, so that the six

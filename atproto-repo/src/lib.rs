@@ -19,7 +19,6 @@ pub mod record_path;
 pub mod repo;
 mod suffix;
 pub mod sync;
-pub mod workload;
 
 pub use block_store::{BlockStore, MemoryBlockStore, StoreError};
 #[cfg(feature = "async")]

@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use atproto_core::data::{BlobRef, Value, dag_cbor_cid, json, raw_cid};
 use atproto_lexicon::{Catalog, RecordValidator, json_files};
-use atproto_repo::workload::{record, tid};
+use atproto_workloads::{record, tid};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 #[path = "../../atproto-core/tests/it/interop.rs"]

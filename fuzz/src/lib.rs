@@ -14,7 +14,7 @@ use atproto_repo::commit::Commit;
 use atproto_repo::mst::NodeData;
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo, RepoError, verify_car_unsigned};
 use atproto_repo::sync::{Op, verify_commit_proof};
-use atproto_repo::workload::{Workload, bench_did, bench_keypair};
+use atproto_workloads::{Workload, bench_did, bench_keypair};
 use bytes::Bytes;
 use std::sync::OnceLock;
 

@@ -7,6 +7,11 @@ use alloc::string::ToString;
 
 use super::CryptoError;
 
+/// Multicodec code for secp256k1-pub (the varint `0xe7 0x01`, `zQ3s…`).
+const MULTICODEC_K256: u64 = 0xe7;
+/// Multicodec code for p256-pub (the varint `0x80 0x24`, `zDnae…`).
+const MULTICODEC_P256: u64 = 0x1200;
+
 /// An elliptic curve supported by atproto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -47,11 +52,20 @@ impl Curve {
         }
     }
 
-    /// The multicodec varint bytes that prefix this curve's key in a multikey.
-    pub(crate) const fn multicodec_prefix(self) -> [u8; 2] {
+    /// The multicodec code that prefixes this curve's key in a multikey.
+    pub(crate) const fn multicodec(self) -> u64 {
         match self {
-            Curve::K256 => [0xe7, 0x01],
-            Curve::P256 => [0x80, 0x24],
+            Curve::K256 => MULTICODEC_K256,
+            Curve::P256 => MULTICODEC_P256,
+        }
+    }
+
+    /// The curve whose keys a multikey with multicodec `code` holds.
+    pub(crate) const fn from_multicodec(code: u64) -> Option<Self> {
+        match code {
+            MULTICODEC_K256 => Some(Curve::K256),
+            MULTICODEC_P256 => Some(Curve::P256),
+            _ => None,
         }
     }
 }

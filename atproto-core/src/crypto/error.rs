@@ -2,6 +2,8 @@
 
 use alloc::string::String;
 
+use crate::varint::VarintError;
+
 /// Why a key, multikey, did:key or signature was rejected.
 ///
 /// No variant carries another crate's error type: the RustCrypto and
@@ -34,6 +36,10 @@ pub enum CryptoError {
     /// A multikey too short to hold a multicodec varint.
     #[error("multikey is missing or has a truncated multicodec prefix")]
     MissingMulticodec,
+    /// A multikey whose multicodec varint is not in its shortest form or is
+    /// longer than 9 bytes (see [`crate::varint`]).
+    #[error("multikey has a malformed multicodec prefix: {0}")]
+    MalformedMulticodec(VarintError),
     /// The string is not base58btc multibase (`z` prefix and base58 alphabet).
     #[error("invalid multibase: expected base58btc ('z' prefix, base58 alphabet)")]
     InvalidMultibase,

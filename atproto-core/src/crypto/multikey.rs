@@ -11,14 +11,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::{CryptoError, Curve, PublicKey};
+use crate::varint::{self, VarintError};
 
 /// The `did:key:` method prefix.
 const DID_KEY_PREFIX: &str = "did:key:";
-
-/// Multicodec code for secp256k1-pub.
-const MULTICODEC_K256: u64 = 0xe7;
-/// Multicodec code for p256-pub.
-const MULTICODEC_P256: u64 = 0x1200;
 
 /// The longest multikey accepted, in characters; a valid one is about 50.
 /// Bounds the base58 decoding work (quadratic in the input length).
@@ -29,7 +25,7 @@ impl PublicKey {
     #[must_use]
     pub fn to_multikey(&self) -> String {
         let mut bytes = Vec::with_capacity(35);
-        bytes.extend_from_slice(&self.curve().multicodec_prefix());
+        varint::encode_to_vec(self.curve().multicodec(), &mut bytes);
         bytes.extend_from_slice(&self.to_compressed_bytes());
         multibase::encode(multibase::Base::Base58Btc, bytes)
     }
@@ -39,21 +35,17 @@ impl PublicKey {
     /// # Errors
     /// [`CryptoError::InvalidMultibase`] if not `z` + base58btc,
     /// [`CryptoError::MissingMulticodec`] / [`CryptoError::UnknownMulticodec`]
-    /// for a missing or unsupported codec, [`CryptoError::PublicKeyLength`]
+    /// for a missing or unsupported codec, [`CryptoError::MalformedMulticodec`]
+    /// for a codec varint that is not minimal or too long, [`CryptoError::PublicKeyLength`]
     /// unless exactly a 33-byte compressed point follows, and
     /// [`CryptoError::InvalidPublicKey`] if the point is not on the curve.
     pub fn from_multikey(multikey: &str) -> Result<Self, CryptoError> {
         let bytes = decode_base58btc(multikey)?;
-        let (codec, used) = read_varint(&bytes).ok_or(CryptoError::MissingMulticodec)?;
-        let curve = match codec {
-            MULTICODEC_K256 => Curve::K256,
-            MULTICODEC_P256 => Curve::P256,
-            other => return Err(CryptoError::UnknownMulticodec(other)),
-        };
-        // Only the minimal two-byte varint is canonical.
-        if used != 2 {
-            return Err(CryptoError::UnknownMulticodec(codec));
-        }
+        let (codec, used) = varint::decode(&bytes).map_err(|e| match e {
+            VarintError::Truncated => CryptoError::MissingMulticodec,
+            e => CryptoError::MalformedMulticodec(e),
+        })?;
+        let curve = Curve::from_multicodec(codec).ok_or(CryptoError::UnknownMulticodec(codec))?;
         let point = bytes.get(used..).unwrap_or_default();
         if point.len() != 33 {
             return Err(CryptoError::PublicKeyLength {
@@ -138,17 +130,4 @@ fn decode_base58btc(s: &str) -> Result<Vec<u8>, CryptoError> {
     multibase::Base::Base58Btc
         .decode(body)
         .map_err(|_| CryptoError::InvalidMultibase)
-}
-
-/// Reads an unsigned LEB128 varint of at most 9 bytes (the multiformats
-/// limit); returns the value and the number of bytes used.
-fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value: u64 = 0;
-    for (i, &b) in bytes.iter().take(9).enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }

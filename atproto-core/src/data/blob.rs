@@ -7,6 +7,7 @@ use cid::Cid;
 use serde::{Deserialize, Serialize};
 
 use super::value::Value;
+use crate::syntax::CidString;
 
 /// A reference to a blob.
 ///
@@ -70,7 +71,7 @@ impl BlobRef {
                 if m.len() != 2 {
                     return None;
                 }
-                let cid = Cid::try_from(cid).ok()?;
+                let cid = CidString::parse_cid(cid).ok()?;
                 Some((BlobRef::new(cid, mime_type, 0), BlobForm::Legacy))
             }
             _ => None,
@@ -169,7 +170,7 @@ impl<'de> Deserialize<'de> for LinkDe {
                 link: String,
             }
             let l = Link::deserialize(d)?;
-            Cid::try_from(l.link.as_str())
+            CidString::parse_cid(&l.link)
                 .map(LinkDe)
                 .map_err(serde::de::Error::custom)
         } else {
@@ -211,7 +212,7 @@ impl<'de> Deserialize<'de> for BlobRef {
             (Some("blob"), Some(link), _, Some(size)) => {
                 Ok(BlobRef::new(link.0, raw.mime_type, size))
             }
-            (None, None, Some(cid), None) => Cid::try_from(cid.as_str())
+            (None, None, Some(cid), None) => CidString::parse_cid(&cid)
                 .map(|cid| BlobRef::new(cid, raw.mime_type, 0))
                 .map_err(D::Error::custom),
             _ => Err(D::Error::custom(

@@ -35,12 +35,12 @@ use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use bytes::Bytes;
-use cid::{Cid, Version};
 use serde_json::Value as Json;
 
 use super::blob::check_blob_map;
 use super::limits::Limits;
 use super::value::Value;
+use crate::syntax::CidString;
 
 mod de;
 
@@ -74,7 +74,8 @@ pub enum JsonErrorKind {
     Float,
     /// An integer outside `i64` (or an integral float beyond ±2^53).
     IntegerOutOfRange,
-    /// `$link` that is not a string holding a valid CIDv1.
+    /// `$link` that is not a string holding a valid CIDv1 (as
+    /// [`CidString`] checks it).
     InvalidLink,
     /// `$bytes` that is not a string of base64.
     InvalidBytes,
@@ -361,10 +362,12 @@ fn link_or_bytes(map: &BTreeMap<String, Value>) -> Option<Result<Value, JsonErro
         if map.len() != 1 {
             return Some(Err(JsonError::new(K::LinkWithExtraKeys)));
         }
-        return Some(match link.as_str().map(Cid::try_from) {
-            Some(Ok(c)) if c.version() == Version::V1 => Ok(Value::Link(c)),
-            _ => Err(JsonError::new(K::InvalidLink)),
-        });
+        return Some(
+            link.as_str()
+                .and_then(|s| CidString::parse_cid(s).ok())
+                .map(Value::Link)
+                .ok_or(JsonError::new(K::InvalidLink)),
+        );
     }
     if let Some(b) = map.get("$bytes") {
         if map.len() != 1 {

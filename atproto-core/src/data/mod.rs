@@ -24,7 +24,8 @@
 //!
 //! Blobs ([`BlobRef`]) appear as [`Value::Blob`] when in the current form,
 //! and encode back to byte-identical maps. CIDs are computed with
-//! [`dag_cbor_cid`] / [`raw_cid`].
+//! [`dag_cbor_cid`] / [`raw_cid`]; their binary form is read and written
+//! only by [`parse_cid`] / [`encode_cid`] (see [`cid`]).
 
 pub mod blob;
 pub mod cbor;
@@ -35,7 +36,11 @@ pub mod value;
 
 pub use self::blob::{BlobForm, BlobRef, NotABlob};
 pub use self::cbor::{CborError, CborErrorKind};
-pub use self::cid::{DAG_CBOR_CODEC, RAW_CODEC, SHA2_256, dag_cbor_cid, is_atproto_cid, raw_cid};
+pub use self::cid::{
+    ATPROTO_CID_LEN, CID_V1, CidError, CidErrorKind, CidField, DAG_CBOR_CODEC, MAX_DIGEST_LEN,
+    RAW_CODEC, SHA2_256, SHA2_256_LEN, dag_cbor_cid, encode_cid, is_atproto_cid, parse_cid,
+    parse_cid_prefix, raw_cid, sha256_cid, sha256_cid_head, split_sha256_cid, write_cid,
+};
 pub use self::json::{JsonError, JsonErrorKind};
 pub use self::limits::{
     Limits, MAX_CBOR_SIZE, MAX_CID_LEN, MAX_CONTAINER_LEN, MAX_DEPTH, MAX_KEY_LEN, MAX_RECORD_CBOR,

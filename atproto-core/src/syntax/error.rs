@@ -3,6 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::data::CidError;
+
 /// Which syntax type a [`SyntaxError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -119,8 +121,12 @@ pub enum Reason {
         /// The repeated subtag as written the second time.
         subtag: String,
     },
-    /// The string has CID syntax but is not a parseable CID.
-    Cid(String),
+    /// A CID string whose multibase prefix is not one of those accepted
+    /// (`b` base32, `z` base58btc).
+    Multibase(char),
+    /// A CID string whose decoded bytes are not a CIDv1 (the [`CidError`]
+    /// says which field is wrong and where in the binary CID).
+    Cid(CidError),
 }
 
 impl fmt::Display for Reason {
@@ -148,7 +154,11 @@ impl fmt::Display for Reason {
                 )
             }
             Self::Duplicate { what, subtag } => write!(f, "duplicate {what} {subtag:?}"),
-            Self::Cid(msg) => write!(f, "not a parseable CID ({msg})"),
+            Self::Multibase(c) => write!(
+                f,
+                "unsupported multibase prefix {c:?} (expected 'b' for base32 or 'z' for base58btc)"
+            ),
+            Self::Cid(e) => write!(f, "not a valid CID: {e}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use atproto_core::crypto::{CryptoError, Curve, Keypair, PublicKey};
+use atproto_core::varint::VarintError;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use proptest::prelude::*;
@@ -536,6 +537,26 @@ fn malformed_did_keys() {
         (
             format!("did:key:{}", b58(&[0x80])),
             CryptoError::MissingMulticodec,
+        ),
+        // secp256k1-pub (0xe7) in three bytes instead of two, and a codec
+        // varint past nine bytes (the ten-byte form of 2^63).
+        (
+            format!(
+                "did:key:{}",
+                b58(&[&[0xe7, 0x81, 0x00][..], &point].concat())
+            ),
+            CryptoError::MalformedMulticodec(VarintError::NonMinimal),
+        ),
+        (
+            format!(
+                "did:key:{}",
+                b58(&[&[0x80; 9][..], &[0x01], &point].concat())
+            ),
+            CryptoError::MalformedMulticodec(VarintError::Overflow),
+        ),
+        (
+            format!("did:key:{}", b58(&[0xff; 9])),
+            CryptoError::MalformedMulticodec(VarintError::Overflow),
         ),
         // Wrong length after the prefix: uncompressed, truncated, extended.
         (

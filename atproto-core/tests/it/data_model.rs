@@ -7,9 +7,10 @@ use atproto_core::Cid;
 use atproto_core::data::cbor::{self, CborErrorKind as K};
 use atproto_core::data::json::{self, JsonErrorKind};
 use atproto_core::data::{
-    BlobForm, BlobRef, DAG_CBOR_CODEC, Limits, RAW_CODEC, Value, dag_cbor_cid, is_atproto_cid,
-    raw_cid,
+    BlobForm, BlobRef, CidError, CidErrorKind, CidField, DAG_CBOR_CODEC, Limits, RAW_CODEC, Value,
+    dag_cbor_cid, is_atproto_cid, raw_cid, write_cid,
 };
+use atproto_core::varint::VarintError;
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -230,7 +231,8 @@ fn blob_bytes_round_trip_and_extra_keys_stay_map() {
 
 // ---------------------------------------------------------------- strict decoder corpus
 
-fn hex(s: &str) -> Vec<u8> {
+/// Bytes from hex digits, with whitespace between them ignored.
+pub(super) fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     (0..s.len())
         .step_by(2)
@@ -239,7 +241,9 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn cid_bytes() -> Vec<u8> {
-    dag_cbor_cid(b"x").to_bytes()
+    let mut out = Vec::new();
+    write_cid(&dag_cbor_cid(b"x"), &mut out);
+    out
 }
 
 fn link_with_payload(payload: &[u8]) -> Vec<u8> {
@@ -350,12 +354,32 @@ fn malformed_corpus() -> Vec<(&'static str, Vec<u8>, K)> {
             K::InvalidCid,
         ),
         ("tag 42 empty", hex("d8 2a 40"), K::InvalidCid),
-        ("bad CID", hex("d8 2a 42 00ff"), K::InvalidCid),
-        ("CIDv0 in link", link_with_payload(&cid_v0), K::InvalidCid),
+        (
+            "bad CID",
+            hex("d8 2a 42 00ff"),
+            K::MalformedCid(CidError::new(
+                CidErrorKind::Varint {
+                    field: CidField::Version,
+                    error: VarintError::Truncated,
+                },
+                0,
+            )),
+        ),
+        (
+            "CIDv0 in link",
+            link_with_payload(&cid_v0),
+            K::MalformedCid(CidError::new(CidErrorKind::V0, 0)),
+        ),
         (
             "CID with trailing bytes",
             link_with_payload(&cid_trailing),
-            K::InvalidCid,
+            K::MalformedCid(CidError::new(
+                CidErrorKind::DigestLength {
+                    declared: 32,
+                    present: 33,
+                },
+                3,
+            )),
         ),
         ("undefined", hex("f7"), K::InvalidSimpleValue),
         ("simple value 0xf0", hex("f0"), K::InvalidSimpleValue),

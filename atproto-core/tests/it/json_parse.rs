@@ -10,12 +10,13 @@ use std::fmt;
 
 use atproto_core::data::json::{self, JsonErrorKind as K};
 use atproto_core::data::{BlobRef, Limits, Value, dag_cbor_cid, raw_cid};
+use atproto_core::syntax::CidString;
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use cid::{Cid, Version};
+use cid::Cid;
 use proptest::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
@@ -101,8 +102,8 @@ fn convert(v: &Json, depth: usize, limits: &Limits) -> Result<Value, Error> {
                 if o.len() != 1 {
                     return Err(err(K::LinkWithExtraKeys));
                 }
-                return match link.as_str().map(Cid::try_from) {
-                    Some(Ok(c)) if c.version() == Version::V1 => Ok(Value::Link(c)),
+                return match link.as_str().map(CidString::parse_cid) {
+                    Some(Ok(c)) => Ok(Value::Link(c)),
                     _ => Err(err(K::InvalidLink)),
                 };
             }

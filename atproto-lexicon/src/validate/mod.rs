@@ -73,15 +73,15 @@ pub(crate) fn check(c: &Compiled, id: NodeId, v: &Value, depth: usize) -> Result
         Node::Bytes { min, max } => {
             let b = v.as_bytes().ok_or_else(|| wrong("bytes", v))?;
             let len = b.len() as u64;
-            if let Some(min) = *min {
-                if len < min {
-                    return Err(fail(K::BytesTooShort { len, min }));
-                }
+            if let Some(min) = *min
+                && len < min
+            {
+                return Err(fail(K::BytesTooShort { len, min }));
             }
-            if let Some(max) = *max {
-                if len > max {
-                    return Err(fail(K::BytesTooLong { len, max }));
-                }
+            if let Some(max) = *max
+                && len > max
+            {
+                return Err(fail(K::BytesTooLong { len, max }));
             }
             Ok(())
         }
@@ -101,15 +101,15 @@ pub(crate) fn check(c: &Compiled, id: NodeId, v: &Value, depth: usize) -> Result
         Node::Array { items, min, max } => {
             let a = v.as_array().ok_or_else(|| wrong("array", v))?;
             let len = a.len() as u64;
-            if let Some(min) = *min {
-                if len < min {
-                    return Err(fail(K::ArrayTooShort { len, min }));
-                }
+            if let Some(min) = *min
+                && len < min
+            {
+                return Err(fail(K::ArrayTooShort { len, min }));
             }
-            if let Some(max) = *max {
-                if len > max {
-                    return Err(fail(K::ArrayTooLong { len, max }));
-                }
+            if let Some(max) = *max
+                && len > max
+            {
+                return Err(fail(K::ArrayTooLong { len, max }));
             }
             if depth >= MAX_VALIDATION_DEPTH {
                 return Err(fail(K::TooDeep));
@@ -156,15 +156,15 @@ fn integer(r: &IntegerRules, i: i64) -> core::result::Result<(), K> {
     if r.enum_values.as_ref().is_some_and(|e| !e.contains(&i)) {
         return Err(K::NotInEnum);
     }
-    if let Some(minimum) = r.min {
-        if i < minimum {
-            return Err(K::IntegerTooSmall { value: i, minimum });
-        }
+    if let Some(minimum) = r.min
+        && i < minimum
+    {
+        return Err(K::IntegerTooSmall { value: i, minimum });
     }
-    if let Some(maximum) = r.max {
-        if i > maximum {
-            return Err(K::IntegerTooLarge { value: i, maximum });
-        }
+    if let Some(maximum) = r.max
+        && i > maximum
+    {
+        return Err(K::IntegerTooLarge { value: i, maximum });
     }
     Ok(())
 }
@@ -188,15 +188,15 @@ fn blob(
     mime: &str,
     size: Option<u64>,
 ) -> Result {
-    if let (Some(max), Some(size)) = (max, size) {
-        if size > max {
-            return Err(fail(K::BlobTooLarge { size, max }));
-        }
+    if let (Some(max), Some(size)) = (max, size)
+        && size > max
+    {
+        return Err(fail(K::BlobTooLarge { size, max }));
     }
-    if let Some(accept) = accept {
-        if !accept.iter().any(|p| mime_matches(p, mime)) {
-            return Err(fail(K::BlobMimeNotAccepted(mime.to_string())));
-        }
+    if let Some(accept) = accept
+        && !accept.iter().any(|p| mime_matches(p, mime))
+    {
+        return Err(fail(K::BlobMimeNotAccepted(mime.to_string())));
     }
     Ok(())
 }

@@ -73,10 +73,10 @@ pub(crate) fn read(
 pub(crate) fn apply_params_defaults(c: &Compiled, params: &ObjectNode, v: &mut Value) {
     if let Value::Map(m) = v {
         for p in params.props.iter() {
-            if !m.contains_key(&*p.name) {
-                if let Some(d) = defaults::default_of(c, p.node) {
-                    m.insert(p.name.to_string(), d);
-                }
+            if !m.contains_key(&*p.name)
+                && let Some(d) = defaults::default_of(c, p.node)
+            {
+                m.insert(p.name.to_string(), d);
             }
         }
     }

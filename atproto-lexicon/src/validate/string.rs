@@ -50,44 +50,45 @@ impl StringRules {
     }
 
     pub(crate) fn check(&self, s: &str) -> Result<(), K> {
-        if let Some(c) = &self.const_value {
-            if **c != *s {
-                return Err(K::ConstMismatch);
-            }
+        if let Some(c) = &self.const_value
+            && **c != *s
+        {
+            return Err(K::ConstMismatch);
         }
-        if let Some(e) = &self.enum_values {
-            if !e.iter().any(|v| **v == *s) {
-                return Err(K::NotInEnum);
-            }
+        if let Some(e) = &self.enum_values
+            && !e.iter().any(|v| **v == *s)
+        {
+            return Err(K::NotInEnum);
         }
         let len = s.len() as u64;
-        if let Some(min) = self.min_length {
-            if len < min {
-                return Err(K::StringTooShort { len, min });
-            }
+        if let Some(min) = self.min_length
+            && len < min
+        {
+            return Err(K::StringTooShort { len, min });
         }
-        if let Some(max) = self.max_length {
-            if len > max {
-                return Err(K::StringTooLong { len, max });
-            }
+        if let Some(max) = self.max_length
+            && len > max
+        {
+            return Err(K::StringTooLong { len, max });
         }
         let mut counted = None;
         let mut count = || *counted.get_or_insert_with(|| graphemes(s));
-        if let Some(min) = self.min_graphemes {
-            if len < min || count() < min {
-                return Err(K::TooFewGraphemes {
-                    count: count(),
-                    min,
-                });
-            }
+        if let Some(min) = self.min_graphemes
+            && (len < min || count() < min)
+        {
+            return Err(K::TooFewGraphemes {
+                count: count(),
+                min,
+            });
         }
-        if let Some(max) = self.max_graphemes {
-            if len > max && count() > max {
-                return Err(K::TooManyGraphemes {
-                    count: count(),
-                    max,
-                });
-            }
+        if let Some(max) = self.max_graphemes
+            && len > max
+            && count() > max
+        {
+            return Err(K::TooManyGraphemes {
+                count: count(),
+                max,
+            });
         }
         if let Some(f) = self.format {
             check_format(f, s)?;

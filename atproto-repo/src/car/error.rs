@@ -5,7 +5,7 @@ use alloc::string::String;
 use core::fmt;
 
 use atproto_core::Cid;
-use atproto_core::data::CborError;
+use atproto_core::data::{CborError, CidError};
 
 /// A CAR reading or writing failure: what went wrong ([`CarErrorKind`]) and
 /// at which byte offset of the CAR stream.
@@ -91,6 +91,7 @@ impl core::error::Error for CarError {
         match (&self.kind, &self.cause) {
             (_, Some(cause)) => Some(&**cause),
             (CarErrorKind::BadHeader(HeaderError::Cbor(e)), None) => Some(e),
+            (CarErrorKind::MalformedCid(e), None) => Some(e),
             _ => None,
         }
     }
@@ -103,8 +104,9 @@ pub enum CarErrorKind {
     /// The input ended inside the header or a section.
     #[error("truncated CAR: input ends inside an item")]
     Truncated,
-    /// A length prefix longer than 10 bytes or above `u64::MAX`.
-    #[error("varint longer than 10 bytes or above u64::MAX")]
+    /// A length prefix longer than 9 bytes (above 2^63 − 1), the
+    /// multiformats limit ([`atproto_core::varint`]).
+    #[error("varint longer than 9 bytes")]
     VarintOverflow,
     /// A length prefix not in its shortest form (a trailing `0x00` byte).
     #[error("varint not in its shortest form")]
@@ -131,7 +133,13 @@ pub enum CarErrorKind {
     /// More blocks than [`CarLimits::max_blocks`](super::CarLimits::max_blocks).
     #[error("CAR exceeds the block count limit")]
     TooManyBlocks,
-    /// A section whose CID is malformed, CIDv0, or runs past the section.
+    /// A section whose CID is not a strict CIDv1 (CIDv0, another version, a
+    /// varint cut off, not minimal or too long, a digest running past the
+    /// section); the [`CidError`] names the field and its offset in the CID.
+    #[error("bad CID: {0}")]
+    MalformedCid(CidError),
+    /// A section whose CID is a sha2-256 CIDv1 with a digest that is not
+    /// 32 bytes.
     #[error("bad CID: {0}")]
     BadCid(&'static str),
     /// A CID whose codec is neither dag-cbor (`0x71`) nor raw (`0x55`).

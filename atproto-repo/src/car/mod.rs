@@ -29,7 +29,8 @@
 //!
 //! Strictness decisions: the header must be canonical DAG-CBOR with exactly
 //! the keys `roots` (a non-empty array of CIDs) and `version` (the integer
-//! 1); varints must be minimal. Every length read from input is checked
+//! 1); varints (length prefixes and the CID's fields) are read with
+//! [`atproto_core::varint`]: minimal, and at most 9 bytes. Every length read from input is checked
 //! against [`CarLimits`] and, for in-memory input, against what is left,
 //! before anything is allocated. After an error a reader is fused: it yields
 //! no further blocks.

@@ -4,12 +4,13 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
+use atproto_core::data::{ATPROTO_CID_LEN, SHA2_256_LEN, split_sha256_cid};
 use bytes::Bytes;
 
 use super::CarLimits;
 use super::error::{CarError, CarErrorKind};
 use super::section::{
-    ATPROTO_CID_LEN, check_section, cid_of, hash_mismatch, parse_header, read_varint, split_section,
+    check_section, cid_of, hash_mismatch, parse_header, read_varint, split_section,
 };
 use crate::hash::HashQueue;
 
@@ -37,10 +38,13 @@ impl RawBlock {
 
     /// The digest and codec of the block's CID in `input`.
     #[inline]
-    pub(crate) fn key(self, input: &[u8]) -> (&[u8], u8) {
-        match input.get(self.start - ATPROTO_CID_LEN..self.start) {
-            Some([1, codec, 0x12, 0x20, digest @ ..]) => (digest, *codec),
-            _ => (&[], 0),
+    pub(crate) fn key(self, input: &[u8]) -> (&[u8; SHA2_256_LEN], u8) {
+        match input
+            .get(self.start - ATPROTO_CID_LEN..)
+            .and_then(split_sha256_cid)
+        {
+            Some((codec, digest)) => (digest, codec),
+            None => (&[0; SHA2_256_LEN], 0),
         }
     }
 }
@@ -305,7 +309,7 @@ impl<'a> HashQueue<'a> for RawQueue<'_, 'a> {
     #[inline]
     fn done(&mut self, block: RawBlock, digest: [u8; 32]) {
         let (expected, codec) = block.key(self.input);
-        if expected != digest {
+        if *expected != digest {
             let (kind, rel) = hash_mismatch(codec, expected);
             let e = CarError::new(kind, (block.start - ATPROTO_CID_LEN + rel) as u64);
             // Two sections are in flight: the earlier one's error wins.

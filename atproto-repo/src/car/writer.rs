@@ -5,10 +5,12 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 
 use super::error::{CarError, CarErrorKind, HeaderError};
+use super::section::encode_header;
+use atproto_core::data::{MAX_CID_LEN, encode_cid};
+use atproto_core::varint::{self, MAX_U64_LEN};
 
 /// The error a [`CarWrite`] sink fails with.
 pub type SinkError = alloc::boxed::Box<dyn core::error::Error + Send + Sync>;
-use super::section::{cid_bytes, encode_header, write_varint};
 
 /// Where a [`CarWriter`] puts its bytes.
 ///
@@ -67,10 +69,10 @@ impl<W: CarWrite> CarWriter<W> {
             ));
         }
         let header = encode_header(roots);
-        let mut prefix = [0u8; 10];
-        let n = write_varint(&mut prefix, header.len() as u64);
-        let mut buf = Vec::with_capacity(n + header.len());
-        buf.extend_from_slice(&prefix[..n]);
+        let mut prefix = [0u8; MAX_U64_LEN];
+        let prefix = varint::encode(header.len() as u64, &mut prefix);
+        let mut buf = Vec::with_capacity(prefix.len() + header.len());
+        buf.extend_from_slice(prefix);
         buf.extend_from_slice(&header);
         out.write_car_bytes(&buf).map_err(|e| CarError::io(e, 0))?;
         Ok(CarWriter {
@@ -85,17 +87,18 @@ impl<W: CarWrite> CarWriter<W> {
     /// # Errors
     /// [`CarErrorKind::Io`], at the offset where the section started.
     pub fn write_block(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
-        let mut cid_buf = [0u8; 104];
-        let cid_len = cid_bytes(cid, &mut cid_buf);
-        let mut head = [0u8; 114];
-        let mut prefix = [0u8; 10];
-        let n = write_varint(&mut prefix, (cid_len + block.len()) as u64);
-        head[..n].copy_from_slice(&prefix[..n]);
-        head[n..n + cid_len].copy_from_slice(&cid_buf[..cid_len]);
+        let mut cid_buf = [0u8; MAX_CID_LEN];
+        let cid = encode_cid(cid, &mut cid_buf);
+        let mut head = [0u8; MAX_U64_LEN + MAX_CID_LEN];
+        let mut prefix = [0u8; MAX_U64_LEN];
+        let prefix = varint::encode((cid.len() + block.len()) as u64, &mut prefix);
+        let n = prefix.len() + cid.len();
+        head[..prefix.len()].copy_from_slice(prefix);
+        head[prefix.len()..n].copy_from_slice(cid);
         let at = |e| CarError::io(e, self.written);
-        self.out.write_car_bytes(&head[..n + cid_len]).map_err(at)?;
+        self.out.write_car_bytes(&head[..n]).map_err(at)?;
         self.out.write_car_bytes(block).map_err(at)?;
-        self.written += (n + cid_len + block.len()) as u64;
+        self.written += (n + block.len()) as u64;
         self.blocks += 1;
         Ok(())
     }

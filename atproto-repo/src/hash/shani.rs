@@ -176,10 +176,10 @@ impl<'a> Padded<'a> {
     fn compress_from(&self, state: &mut [u32; 8], from: usize) {
         // Each call loads and stores the state, so runs of blocks go in
         // one call.
-        if let Some(full) = self.full.get(from..) {
-            if !full.is_empty() {
-                compress256(state, full);
-            }
+        if let Some(full) = self.full.get(from..)
+            && !full.is_empty()
+        {
+            compress256(state, full);
         }
         let tail = from.saturating_sub(self.full.len());
         compress256(state, &self.tail[tail..self.tail_len]);

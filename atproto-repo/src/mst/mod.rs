@@ -42,12 +42,13 @@ mod proof;
 mod repr;
 mod tree;
 
+pub use atproto_core::data::MAX_CID_LEN;
 pub use diff::DiffOp;
 pub use error::MstError;
 pub use iter::{Iter, KeyValue};
 pub use key::{common_prefix_len, key_height};
-pub use node::{EntryData, MAX_CID_LEN, MAX_NODE_ENTRIES, NodeData, node_cid};
-pub(crate) use node::{LinkRef, NodeRefs, cid_from_codec_digest, cid_from_digest};
+pub use node::{EntryData, MAX_NODE_ENTRIES, NodeData, node_cid};
+pub(crate) use node::{LinkRef, NodeRefs, cid_from_digest};
 pub use tree::Mst;
 pub(crate) use tree::{Link, Node, child_layer, gap_bounds, load_node};
 

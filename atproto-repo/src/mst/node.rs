@@ -10,8 +10,12 @@
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
-use atproto_core::cid::Version;
-use atproto_core::cid::multihash::Multihash;
+use atproto_core::data::cbor::write_head;
+use atproto_core::data::{
+    ATPROTO_CID_LEN, CidErrorKind, DAG_CBOR_CODEC, MAX_CID_LEN, SHA2_256_LEN, cbor, parse_cid,
+    sha256_cid, sha256_cid_head, split_sha256_cid,
+};
+use atproto_core::varint::VarintError;
 
 use super::MstError;
 use super::key::common_prefix_len;
@@ -25,14 +29,6 @@ use crate::record_path::{MAX_PATH_LEN, RecordPath, scan_key_bytes, validate};
 /// keys were chosen to crowd one node. Only decoding enforces it: the tree
 /// accepts any key set its owner writes.
 pub const MAX_NODE_ENTRIES: usize = 4096;
-
-/// The longest CID accepted inside a node, in bytes (the data-model limit).
-pub const MAX_CID_LEN: usize = 100;
-
-/// Multicodec code of DAG-CBOR.
-pub const DAG_CBOR: u64 = 0x71;
-/// Multihash code of SHA2-256.
-pub const SHA2_256: u64 = 0x12;
 
 /// A decoded node, with its keys expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -120,25 +116,21 @@ impl LinkRef {
     /// (every link an honest repository holds), borrowed from `node`, the
     /// bytes it was decoded from.
     #[inline]
-    pub(crate) fn sha256<'a>(&self, node: &'a [u8]) -> Option<(u64, &'a [u8; 32])> {
+    pub(crate) fn sha256<'a>(&self, node: &'a [u8]) -> Option<(u64, &'a [u8; SHA2_256_LEN])> {
         let at = self.at as usize;
-        match node.get(at..at + self.len as usize)? {
-            [1, codec, 0x12, 0x20, digest @ ..] if *codec < 0x80 => {
-                Some((u64::from(*codec), digest.try_into().ok()?))
-            }
-            _ => None,
-        }
+        let (codec, digest) = split_sha256_cid(node.get(at..at + self.len as usize)?)?;
+        Some((u64::from(codec), digest))
     }
 
     /// The link as a [`Cid`]; `node` is the bytes it was decoded from.
     pub(crate) fn cid(&self, node: &[u8]) -> Cid {
         if let Some((codec, digest)) = self.sha256(node) {
-            return cid_from_codec_digest(codec, digest);
+            return sha256_cid(codec, digest);
         }
         let at = self.at as usize;
         // The decoder checked these bytes with `parse_cid`: the fallback is
         // unreachable.
-        node.get(at - 1..at + self.len as usize)
+        node.get(at..at + self.len as usize)
             .and_then(|b| parse_cid(b).ok())
             .unwrap_or_default()
     }
@@ -310,22 +302,31 @@ pub fn node_cid(bytes: &[u8]) -> Cid {
     cid_from_digest(&crate::hash::sha256(bytes))
 }
 
-pub(crate) fn cid_from_digest(digest: &[u8]) -> Cid {
-    cid_from_codec_digest(DAG_CBOR, digest)
+/// The CID of a node from its sha2-256 digest: CIDv1, dag-cbor.
+pub(crate) fn cid_from_digest(digest: &[u8; SHA2_256_LEN]) -> Cid {
+    sha256_cid(DAG_CBOR_CODEC, digest)
 }
 
-pub(crate) fn cid_from_codec_digest(codec: u64, digest: &[u8]) -> Cid {
-    // A 32-byte digest always fits the 64-byte multihash; the fallback is
-    // unreachable.
-    let mh = Multihash::wrap(SHA2_256, digest).unwrap_or_default();
-    Cid::new_v1(codec, mh)
+/// The DAG-CBOR head of a link to a CID of [`ATPROTO_CID_LEN`] bytes: tag
+/// 42, a byte string of 37 bytes, and its `0x00` prefix.
+pub(crate) const SHA256_LINK_HEAD: [u8; 5] = [0xd8, 0x2a, 0x58, 1 + ATPROTO_CID_LEN as u8, 0x00];
+
+/// The length of such a link: its head and the CID.
+const SHA256_LINK_LEN: usize = SHA256_LINK_HEAD.len() + ATPROTO_CID_LEN;
+
+/// Writes a link to the CID with `codec` (below `0x80`) and sha2-256
+/// `digest`.
+#[inline]
+pub(crate) fn write_sha256_link(out: &mut Vec<u8>, codec: u8, digest: &[u8; SHA2_256_LEN]) {
+    out.extend_from_slice(&SHA256_LINK_HEAD);
+    out.extend_from_slice(&sha256_cid_head(codec));
+    out.extend_from_slice(digest);
 }
 
 /// Writes the CID of a node (CIDv1, dag-cbor, sha2-256) from its digest.
 #[inline]
-pub(crate) fn write_node_link(out: &mut Vec<u8>, digest: &[u8; 32]) {
-    out.extend_from_slice(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, 0x71, 0x12, 0x20]);
-    out.extend_from_slice(digest);
+pub(crate) fn write_node_link(out: &mut Vec<u8>, digest: &[u8; SHA2_256_LEN]) {
+    write_sha256_link(out, DAG_CBOR_CODEC as u8, digest);
 }
 
 const MAJOR_UINT: u8 = 0;
@@ -337,63 +338,10 @@ const MAJOR_TAG: u8 = 6;
 const CBOR_NULL: u8 = 0xf6;
 const CID_TAG: u64 = 42;
 
-#[inline]
-fn write_head(out: &mut Vec<u8>, major: u8, v: u64) {
-    let m = major << 5;
-    if v < 24 {
-        out.push(m | v as u8);
-    } else if v <= u8::MAX as u64 {
-        out.extend_from_slice(&[m | 24, v as u8]);
-    } else if v <= u16::MAX as u64 {
-        out.push(m | 25);
-        out.extend_from_slice(&(v as u16).to_be_bytes());
-    } else if v <= u32::MAX as u64 {
-        out.push(m | 26);
-        out.extend_from_slice(&(v as u32).to_be_bytes());
-    } else {
-        out.push(m | 27);
-        out.extend_from_slice(&v.to_be_bytes());
-    }
-}
-
-#[inline]
-fn write_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 /// Writes `cid` as DAG-CBOR: tag 42 over the bytes `0x00 ‖ cid`.
 #[inline]
 pub(crate) fn write_cid(out: &mut Vec<u8>, cid: &Cid) {
-    let mh = cid.hash();
-    let digest = mh.digest();
-    let mh_len = varint_len(mh.code()) + varint_len(u64::from(mh.size())) + digest.len();
-    let cid_len = match cid.version() {
-        Version::V0 => mh_len,
-        Version::V1 => varint_len(1) + varint_len(cid.codec()) + mh_len,
-    };
-    out.extend_from_slice(&[0xd8, CID_TAG as u8]);
-    write_head(out, MAJOR_BYTES, 1 + cid_len as u64);
-    out.push(0);
-    if cid.version() == Version::V1 {
-        write_varint(out, 1);
-        write_varint(out, cid.codec());
-    }
-    write_varint(out, mh.code());
-    write_varint(out, u64::from(mh.size()));
-    out.extend_from_slice(digest);
+    cbor::write_link(cid, out);
 }
 
 #[inline]
@@ -611,15 +559,17 @@ impl<'a> Reader<'a> {
     #[inline]
     fn link(&mut self) -> Result<LinkRef, MstError> {
         // The canonical form of a CIDv1 with a one-byte codec and a sha2-256
-        // digest, exactly what `cid` accepts for such a link.
-        if let Some(&[0xd8, 0x2a, 0x58, 0x25, 0x00, 0x01, codec, 0x12, 0x20]) =
-            self.buf.get(self.pos..self.pos + 9)
+        // digest, exactly what `other_link` accepts for such a link.
+        if let Some(link) = self.buf.get(self.pos..self.pos + SHA256_LINK_LEN)
+            && link.starts_with(&SHA256_LINK_HEAD)
+            && split_sha256_cid(&link[SHA256_LINK_HEAD.len()..]).is_some()
         {
-            if codec < 0x80 && self.buf.len() - self.pos >= 41 {
-                let at = (self.pos + 5) as u32;
-                self.pos += 41;
-                return Ok(LinkRef { at, len: 36 });
-            }
+            let at = (self.pos + SHA256_LINK_HEAD.len()) as u32;
+            self.pos += SHA256_LINK_LEN;
+            return Ok(LinkRef {
+                at,
+                len: ATPROTO_CID_LEN as u32,
+            });
         }
         self.other_link()
     }
@@ -639,56 +589,37 @@ impl<'a> Reader<'a> {
         }
         let body_at = self.pos;
         let body = self.take(len as usize)?;
-        parse_cid(body).map_err(|(off, reason)| self.error_at(body_at + off, reason))?;
+        match body.first() {
+            Some(0) => {}
+            Some(_) => {
+                return Err(self.error_at(
+                    body_at,
+                    "CID bytes must start with the 0x00 multibase prefix",
+                ));
+            }
+            None => return Err(self.error_at(body_at, "empty CID")),
+        }
+        parse_cid(&body[1..]).map_err(|e| {
+            let reason = match e.kind() {
+                CidErrorKind::V0 | CidErrorKind::Version(_) => "only CIDv1 links are allowed",
+                CidErrorKind::Varint {
+                    error: VarintError::Truncated,
+                    ..
+                } => "truncated CID",
+                CidErrorKind::Varint {
+                    error: VarintError::NonMinimal,
+                    ..
+                } => "CID varint not in shortest form",
+                CidErrorKind::Varint { .. } => "CID varint too long",
+                CidErrorKind::DigestTooLong(_) => "multihash digest longer than 64 bytes",
+                _ => "multihash digest length does not match the CID length",
+            };
+            self.error_at(body_at + 1 + e.offset(), reason)
+        })?;
         // `parse_cid` accepted a leading `0x00` and at most 100 more bytes.
         Ok(LinkRef {
             at: (body_at + 1) as u32,
             len: (len - 1) as u32,
         })
     }
-}
-
-fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, (usize, &'static str)> {
-    let start = *pos;
-    let mut v: u64 = 0;
-    for i in 0..9 {
-        let byte = *b.get(*pos).ok_or((*pos, "truncated CID"))?;
-        *pos += 1;
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            if byte == 0 && i > 0 {
-                return Err((start, "CID varint not in shortest form"));
-            }
-            return Ok(v);
-        }
-    }
-    Err((start, "CID varint too long"))
-}
-
-/// Parses `0x00 ‖ CIDv1` exactly, returning an offset within `b` on error.
-fn parse_cid(b: &[u8]) -> Result<Cid, (usize, &'static str)> {
-    match b.first() {
-        Some(0) => {}
-        Some(_) => return Err((0, "CID bytes must start with the 0x00 multibase prefix")),
-        None => return Err((0, "empty CID")),
-    }
-    let mut pos = 1;
-    if read_varint(b, &mut pos)? != 1 {
-        return Err((1, "only CIDv1 links are allowed"));
-    }
-    let codec = read_varint(b, &mut pos)?;
-    let code = read_varint(b, &mut pos)?;
-    let size_at = pos;
-    let size = read_varint(b, &mut pos)?;
-    if size > 64 {
-        return Err((size_at, "multihash digest longer than 64 bytes"));
-    }
-    if b.len() - pos != size as usize {
-        return Err((
-            size_at,
-            "multihash digest length does not match the CID length",
-        ));
-    }
-    let mh = Multihash::wrap(code, &b[pos..]).map_err(|_| (size_at, "invalid multihash"))?;
-    Ok(Cid::new_v1(codec, mh))
 }

@@ -12,34 +12,37 @@ use alloc::vec::Vec;
 
 use atproto_core::Cid;
 use atproto_core::cid::Version;
+use atproto_core::data::{SHA2_256, SHA2_256_LEN, sha256_cid};
 
-use super::node::{SHA2_256, cid_from_codec_digest, write_cid};
+use super::node::{write_cid, write_sha256_link};
 
 /// A value CID: a bare digest for CIDv1 + sha2-256, boxed otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ValueCid {
-    Sha256 { codec: u64, digest: [u8; 32] },
+    Sha256 {
+        codec: u64,
+        digest: [u8; SHA2_256_LEN],
+    },
     Other(Box<Cid>),
 }
 
 impl ValueCid {
     pub(crate) fn new(cid: &Cid) -> Self {
         let mh = cid.hash();
-        if cid.version() == Version::V1 && mh.code() == SHA2_256 && mh.size() == 32 {
-            let mut digest = [0u8; 32];
-            digest.copy_from_slice(mh.digest());
-            ValueCid::Sha256 {
-                codec: cid.codec(),
-                digest,
+        match <[u8; SHA2_256_LEN]>::try_from(mh.digest()) {
+            Ok(digest) if cid.version() == Version::V1 && mh.code() == SHA2_256 => {
+                ValueCid::Sha256 {
+                    codec: cid.codec(),
+                    digest,
+                }
             }
-        } else {
-            ValueCid::Other(Box::new(*cid))
+            _ => ValueCid::Other(Box::new(*cid)),
         }
     }
 
     pub(crate) fn to_cid(&self) -> Cid {
         match self {
-            ValueCid::Sha256 { codec, digest } => cid_from_codec_digest(*codec, digest),
+            ValueCid::Sha256 { codec, digest } => sha256_cid(*codec, digest),
             ValueCid::Other(cid) => **cid,
         }
     }
@@ -49,18 +52,7 @@ impl ValueCid {
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match self {
             ValueCid::Sha256 { codec, digest } if *codec < 0x80 => {
-                out.extend_from_slice(&[
-                    0xd8,
-                    0x2a,
-                    0x58,
-                    0x25,
-                    0x00,
-                    0x01,
-                    *codec as u8,
-                    0x12,
-                    0x20,
-                ]);
-                out.extend_from_slice(digest);
+                write_sha256_link(out, *codec as u8, digest);
             }
             other => write_cid(out, &other.to_cid()),
         }

@@ -6,13 +6,14 @@ use core::mem;
 
 use atproto_core::Cid;
 use atproto_core::cid::Version;
+use atproto_core::data::{DAG_CBOR_CODEC, SHA2_256, SHA2_256_LEN};
 use bytes::Bytes;
 
 use super::MstError;
 use super::key::key_height;
 use super::node::{
-    DAG_CBOR, NodeRefs, SHA2_256, cid_from_digest, write_cid, write_entry_start,
-    write_entry_value_key, write_node_head, write_node_link, write_node_tail_key, write_null,
+    NodeRefs, cid_from_digest, write_cid, write_entry_start, write_entry_value_key,
+    write_node_head, write_node_link, write_node_tail_key, write_null,
 };
 use super::repr::ValueCid;
 use crate::block_store::{BlockStore, MemoryBlockStore};
@@ -73,7 +74,7 @@ impl Link {
         match self {
             Link::Empty => None,
             Link::Stub(cid) => Some(**cid),
-            Link::Node(n) => n.cid.as_ref().map(|d| cid_from_digest(d)),
+            Link::Node(n) => n.cid.as_ref().map(cid_from_digest),
         }
     }
 }
@@ -192,10 +193,10 @@ impl Node {
         store: &mut T,
         buf: &mut Vec<u8>,
     ) -> Result<Cid, MstError> {
-        if self.stored {
-            if let Some(digest) = &self.cid {
-                return Ok(cid_from_digest(digest));
-            }
+        if self.stored
+            && let Some(digest) = &self.cid
+        {
+            return Ok(cid_from_digest(digest));
         }
         if let Link::Node(n) = &mut self.left {
             n.write(store, buf)?;
@@ -484,13 +485,13 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     hi: Option<&[u8]>,
 ) -> Result<(Node, Bytes), MstError> {
     let mh = cid.hash();
-    if cid.version() != Version::V1 || cid.codec() != DAG_CBOR {
+    if cid.version() != Version::V1 || cid.codec() != DAG_CBOR_CODEC {
         return Err(MstError::UnsupportedCid {
             cid: Box::new(*cid),
             reason: "an MST node must be CIDv1 dag-cbor",
         });
     }
-    if mh.code() != SHA2_256 || mh.size() != 32 {
+    if mh.code() != SHA2_256 || usize::from(mh.size()) != SHA2_256_LEN {
         return Err(MstError::UnsupportedCid {
             cid: Box::new(*cid),
             reason: "an MST node must be hashed with sha2-256",
@@ -536,21 +537,21 @@ pub(crate) fn load_node<S: BlockStore + ?Sized>(
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(MstError::structure(cid, "a layer-0 node has subtrees"));
     }
-    if let (Some(lo), 1..) = (lo, count) {
-        if data.key(0) <= lo {
-            return Err(MstError::structure(
-                cid,
-                "keys below the range the parent node gives",
-            ));
-        }
+    if let (Some(lo), 1..) = (lo, count)
+        && data.key(0) <= lo
+    {
+        return Err(MstError::structure(
+            cid,
+            "keys below the range the parent node gives",
+        ));
     }
-    if let (Some(hi), 1..) = (hi, count) {
-        if data.key(count - 1) >= hi {
-            return Err(MstError::structure(
-                cid,
-                "keys above the range the parent node gives",
-            ));
-        }
+    if let (Some(hi), 1..) = (hi, count)
+        && data.key(count - 1) >= hi
+    {
+        return Err(MstError::structure(
+            cid,
+            "keys above the range the parent node gives",
+        ));
     }
     let mut digest = [0u8; 32];
     digest.copy_from_slice(mh.digest());

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 use atproto_core::cid::Version;
 use atproto_core::crypto::PublicKey;
-use atproto_core::data::{Limits, cbor};
+use atproto_core::data::{DAG_CBOR_CODEC, Limits, SHA2_256, cbor, sha256_cid};
 use atproto_core::syntax::Did;
 use bytes::Bytes;
 
@@ -15,13 +15,8 @@ use super::RepoError;
 use crate::car::CarReader;
 use crate::car::reader::RawBlock as Block;
 use crate::commit::{Commit, SignatureCheck};
-use crate::mst::{LinkRef, MstError, NodeRefs, cid_from_codec_digest, key_height};
+use crate::mst::{LinkRef, MstError, NodeRefs, key_height};
 use crate::record_path::RecordPath;
-
-/// Multicodec dag-cbor.
-const DAG_CBOR: u64 = 0x71;
-/// Multihash sha2-256.
-const SHA2_256: u64 = 0x12;
 
 /// A repository CAR that passed [`verify_car`] (or [`verify_car_unsigned`]).
 #[derive(Debug, Clone)]
@@ -117,7 +112,7 @@ impl VerifiedRepo {
     fn block(&self, b: Block) -> (Cid, Bytes) {
         let (digest, codec) = b.key(&self.car);
         (
-            cid_from_codec_digest(u64::from(codec), digest),
+            sha256_cid(u64::from(codec), digest),
             self.car.slice(b.start..b.start + b.len as usize),
         )
     }
@@ -153,11 +148,12 @@ impl<'a> Blocks<'a> {
     #[inline]
     fn get(&mut self, codec: u64, digest: &[u8; 32]) -> Option<(u32, &'a [u8])> {
         let car = self.car;
-        if let Some(b) = self.blocks.get(self.next) {
-            if b.key(car) == (&digest[..], codec as u8) && codec < 0x80 {
-                self.next += 1;
-                return Some(((self.next - 1) as u32, b.bytes(car)));
-            }
+        if let Some(b) = self.blocks.get(self.next)
+            && b.key(car) == (digest, codec as u8)
+            && codec < 0x80
+        {
+            self.next += 1;
+            return Some(((self.next - 1) as u32, b.bytes(car)));
         }
         let codec = u8::try_from(codec).ok()?;
         let blocks = self.blocks;
@@ -171,7 +167,7 @@ impl<'a> Blocks<'a> {
             ix
         });
         let at = index
-            .binary_search_by(|i| blocks[*i as usize].key(car).cmp(&(&digest[..], codec)))
+            .binary_search_by(|i| blocks[*i as usize].key(car).cmp(&(digest, codec)))
             .ok()?;
         let i = index[at];
         Some((i, blocks[i as usize].bytes(car)))
@@ -261,13 +257,13 @@ fn verify(
             cid: Box::new(root),
         })?;
     let commit = Commit::decode_bytes(&car.slice_ref(commit_bytes))?;
-    if let Some(did) = did {
-        if commit.did != *did {
-            return Err(RepoError::WrongDid {
-                expected: Box::new(did.clone()),
-                found: Box::new(commit.did.clone()),
-            });
-        }
+    if let Some(did) = did
+        && commit.did != *did
+    {
+        return Err(RepoError::WrongDid {
+            expected: Box::new(did.clone()),
+            found: Box::new(commit.did.clone()),
+        });
     }
     let signature = commit.check_signature(key)?;
     // Capacity hints: at most one record per block, and an entry takes
@@ -348,7 +344,7 @@ impl<'a> Walk<'a> {
         lo: Option<&[u8]>,
         hi: Option<&[u8]>,
     ) -> Result<(), RepoError> {
-        if target.codec() != DAG_CBOR {
+        if target.codec() != DAG_CBOR_CODEC {
             return Err(MstError::UnsupportedCid {
                 cid: Box::new(target.cid()),
                 reason: "an MST node must be CIDv1 dag-cbor",
@@ -493,15 +489,15 @@ fn check_node(
     if layer == 0 && (data.left.is_some() || data.entries.iter().any(|e| e.right.is_some())) {
         return Err(structure("a layer-0 node has subtrees"));
     }
-    if let (Some(lo), 1..) = (lo, count) {
-        if data.key(0) <= lo {
-            return Err(structure("keys below the range the parent node gives"));
-        }
+    if let (Some(lo), 1..) = (lo, count)
+        && data.key(0) <= lo
+    {
+        return Err(structure("keys below the range the parent node gives"));
     }
-    if let (Some(hi), 1..) = (hi, count) {
-        if data.key(count - 1) >= hi {
-            return Err(structure("keys above the range the parent node gives"));
-        }
+    if let (Some(hi), 1..) = (hi, count)
+        && data.key(count - 1) >= hi
+    {
+        return Err(structure("keys above the range the parent node gives"));
     }
     Ok(layer)
 }

@@ -4,7 +4,12 @@
 
 use atproto_core::Cid;
 use atproto_core::cid::multihash::Multihash;
-use atproto_core::data::{Value, cbor, dag_cbor_cid, raw_cid};
+use atproto_core::data::{
+    CidError, CidErrorKind, CidField, DAG_CBOR_CODEC, RAW_CODEC, SHA2_256, Value, cbor,
+    dag_cbor_cid, raw_cid, write_cid,
+};
+use atproto_core::syntax::CidString;
+use atproto_core::varint::{self, MAX_VALUE, VarintError};
 #[cfg(feature = "std")]
 use atproto_repo::car::CarStreamReader;
 use atproto_repo::car::{
@@ -181,13 +186,15 @@ fn header_bytes(v: &Value) -> Vec<u8> {
     out
 }
 
-fn varint(mut v: u64) -> Vec<u8> {
+fn varint(v: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+    varint::encode_to_vec(v, &mut out);
+    out
+}
+
+fn cid_bytes(cid: &Cid) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_cid(cid, &mut out);
     out
 }
 
@@ -306,7 +313,7 @@ fn interop_data_model_blocks() {
             .as_bytes()
             .unwrap()
             .clone();
-        let cid = Cid::try_from(f["cid"].as_str().unwrap()).unwrap();
+        let cid = CidString::parse_cid(f["cid"].as_str().unwrap()).unwrap();
         blocks.push((cid, bytes.to_vec()));
     }
     assert!(!blocks.is_empty());
@@ -377,15 +384,19 @@ fn reader_is_fused_after_an_error() {
 #[test]
 fn huge_length_prefix_fails_fast() {
     let head = write_car(&[root()], &[]);
-    // u64::MAX as a 10-byte varint, then a tiny body.
+    // The largest varint (2^63 - 1, nine bytes), then a tiny body.
     let mut car = head.clone();
-    car.extend_from_slice(&[
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2,
-    ]);
+    car.extend_from_slice(&varint(MAX_VALUE));
+    car.extend_from_slice(&[1, 2]);
     assert_eq!(
         kind(read_all_ways(&car)),
-        CarErrorKind::BlockTooLarge { len: u64::MAX }
+        CarErrorKind::BlockTooLarge { len: MAX_VALUE }
     );
+    // u64::MAX takes ten bytes: past the varint limit.
+    let mut car = head.clone();
+    car.extend_from_slice(&varint(u64::MAX));
+    car.extend_from_slice(&[1, 2]);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
     // Limits raised to allow a 1 TiB block: the length is checked against
     // what is left (slice) or read chunk by chunk (stream), never allocated.
     let limits = CarLimits {
@@ -395,7 +406,8 @@ fn huge_length_prefix_fails_fast() {
     };
     let mut car = head.clone();
     car.extend_from_slice(&varint(1 << 40));
-    car.extend_from_slice(&[1, 0x71, 0x12, 0x20, 0, 0, 0]);
+    car.extend_from_slice(&cid_bytes(&dag_cbor_cid(b""))[..4]);
+    car.extend_from_slice(&[0, 0, 0]);
     let err = read_slice_with(&car, limits).unwrap_err();
     assert_eq!(err.kind(), &CarErrorKind::Truncated);
     assert_eq!(err.offset(), head.len() as u64);
@@ -421,23 +433,108 @@ fn bad_varints() {
     car.extend_from_slice(&[0x80; 10]);
     car.push(0x01);
     assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
-    // 10 bytes, but the last carries more than the 64th bit.
+    // 10 bytes, the last carrying only the 64th bit: 2^63, past the
+    // nine-byte limit of multiformats varints.
+    let mut car = head.clone();
+    car.extend_from_slice(&[0x80; 9]);
+    car.push(0x01);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
+    // 10 bytes, the last carrying more than the 64th bit.
     let mut car = head.clone();
     car.extend_from_slice(&[0xff; 9]);
     car.push(0x02);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
+    // Nine continuation bytes: refused before the tenth arrives, in a
+    // stream too.
+    let mut car = head.clone();
+    car.extend_from_slice(&[0x80; 9]);
     assert_eq!(kind(read_all_ways(&car)), CarErrorKind::VarintOverflow);
     // Non-minimal: 0x85 0x00 is 5 in two bytes.
     let mut car = head.clone();
     car.extend_from_slice(&[0x85, 0x00, 1, 2, 3, 4, 5]);
     assert_eq!(kind(read_all_ways(&car)), CarErrorKind::NonMinimalVarint);
-    let mut car = head;
+    let mut car = head.clone();
     car.extend_from_slice(&[0x85, 0x80, 0x00]);
     assert_eq!(kind(read_all_ways(&car)), CarErrorKind::NonMinimalVarint);
+    // A section length cut off by the end of input.
+    let mut car = head;
+    car.extend_from_slice(&[0x85, 0x80]);
+    assert_eq!(kind(read_all_ways(&car)), CarErrorKind::Truncated);
     // In the header prefix too.
     assert_eq!(
         kind(read_all_ways(&[0x80; 11])),
         CarErrorKind::VarintOverflow
     );
+    assert_eq!(
+        kind(read_all_ways(&[0xa5, 0x00])),
+        CarErrorKind::NonMinimalVarint
+    );
+}
+
+/// CIDs in section headers whose varints are too long or not minimal: each
+/// refused with the field named, at the CID's offset.
+#[test]
+fn section_cids_with_bad_varints() {
+    let block = b"abc";
+    let digest = raw_cid(block).hash().digest().to_vec();
+    let with = |head: &[u8]| [head, &digest[..]].concat();
+    let cases = [
+        // The ten-byte form of 2^63 as the codec.
+        (
+            with(&[
+                1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x12, 0x20,
+            ]),
+            CidField::Codec,
+            VarintError::Overflow,
+            1,
+        ),
+        // raw (0x55) in two bytes.
+        (
+            with(&[1, 0xd5, 0x00, 0x12, 0x20]),
+            CidField::Codec,
+            VarintError::NonMinimal,
+            1,
+        ),
+        (
+            with(&[0x81, 0x00, 0x55, 0x12, 0x20]),
+            CidField::Version,
+            VarintError::NonMinimal,
+            0,
+        ),
+        (
+            with(&[1, 0x55, 0x92, 0x00, 0x20]),
+            CidField::HashCode,
+            VarintError::NonMinimal,
+            2,
+        ),
+        (
+            with(&[1, 0x55, 0x12, 0xa0, 0x00]),
+            CidField::DigestLength,
+            VarintError::NonMinimal,
+            3,
+        ),
+        (
+            vec![
+                1, 0x55, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ],
+            CidField::HashCode,
+            VarintError::Overflow,
+            2,
+        ),
+    ];
+    let head = write_car(&[root()], &[]).len();
+    for (cid, field, error, at) in cases {
+        let car = section(&cid, block);
+        let err = read_all_ways(&car).unwrap_err();
+        let expected = CidError::new(CidErrorKind::Varint { field, error }, at);
+        assert_eq!(
+            err.kind(),
+            &CarErrorKind::MalformedCid(expected),
+            "{cid:02x?}"
+        );
+        // The offset is the CID's, past the one-byte section length.
+        assert_eq!(err.offset(), head as u64 + 1);
+    }
 }
 
 #[test]
@@ -552,45 +649,57 @@ fn section(cid_bytes: &[u8], block: &[u8]) -> Vec<u8> {
 #[test]
 fn unsupported_cids() {
     let block = b"abc";
-    let sha512 = Cid::new_v1(0x71, Multihash::<64>::wrap(0x13, &[7; 64]).unwrap());
+    let sha512 = Cid::new_v1(
+        DAG_CBOR_CODEC,
+        Multihash::<64>::wrap(0x13, &[7; 64]).unwrap(),
+    );
     assert_eq!(
-        kind(read_all_ways(&section(&sha512.to_bytes(), block))),
+        kind(read_all_ways(&section(&cid_bytes(&sha512), block))),
         CarErrorKind::UnsupportedHash(0x13)
     );
-    let identity = Cid::new_v1(0x55, Multihash::<64>::wrap(0x00, block).unwrap());
+    let identity = Cid::new_v1(RAW_CODEC, Multihash::<64>::wrap(0x00, block).unwrap());
     assert_eq!(
-        kind(read_all_ways(&section(&identity.to_bytes(), block))),
+        kind(read_all_ways(&section(&cid_bytes(&identity), block))),
         CarErrorKind::UnsupportedHash(0)
     );
     let dag_pb = Cid::new_v1(0x70, *raw_cid(block).hash());
     assert_eq!(
-        kind(read_all_ways(&section(&dag_pb.to_bytes(), block))),
+        kind(read_all_ways(&section(&cid_bytes(&dag_pb), block))),
         CarErrorKind::UnsupportedCodec(0x70)
     );
     let v0 = Cid::new_v0(*raw_cid(block).hash()).unwrap();
-    assert!(matches!(
-        kind(read_all_ways(&section(&v0.to_bytes(), block))),
-        CarErrorKind::BadCid(_)
-    ));
-    let short_digest = Cid::new_v1(0x71, Multihash::<64>::wrap(0x12, &[1; 20]).unwrap());
-    assert!(matches!(
-        kind(read_all_ways(&section(&short_digest.to_bytes(), block))),
-        CarErrorKind::BadCid(_)
-    ));
-    let mut v2 = dag_cbor_cid(block).to_bytes();
+    assert_eq!(
+        kind(read_all_ways(&section(&cid_bytes(&v0), block))),
+        CarErrorKind::MalformedCid(CidError::new(CidErrorKind::V0, 0))
+    );
+    let short_digest = Cid::new_v1(
+        DAG_CBOR_CODEC,
+        Multihash::<64>::wrap(SHA2_256, &[1; 20]).unwrap(),
+    );
+    assert_eq!(
+        kind(read_all_ways(&section(&cid_bytes(&short_digest), block))),
+        CarErrorKind::BadCid("sha2-256 digest must be 32 bytes")
+    );
+    let mut v2 = cid_bytes(&dag_cbor_cid(block));
     v2[0] = 2;
-    assert!(matches!(
+    assert_eq!(
         kind(read_all_ways(&section(&v2, block))),
-        CarErrorKind::BadCid(_)
-    ));
+        CarErrorKind::MalformedCid(CidError::new(CidErrorKind::Version(2), 0))
+    );
     // A section shorter than its CID.
-    let cid = dag_cbor_cid(block).to_bytes();
-    assert!(matches!(
+    let cid = cid_bytes(&dag_cbor_cid(block));
+    assert_eq!(
         kind(read_all_ways(&section(&cid[..20], &[]))),
-        CarErrorKind::BadCid(_)
-    ));
+        CarErrorKind::MalformedCid(CidError::new(
+            CidErrorKind::DigestLength {
+                declared: 32,
+                present: 16
+            },
+            3
+        ))
+    );
     // The error points at the CID.
-    let car = section(&sha512.to_bytes(), block);
+    let car = section(&cid_bytes(&sha512), block);
     let head = write_car(&[root()], &[]).len();
     assert_eq!(read_slice(&car).unwrap_err().offset(), head as u64 + 1);
 }
@@ -605,7 +714,7 @@ fn trailing_garbage() {
         assert!(
             matches!(
                 err.kind(),
-                CarErrorKind::Truncated | CarErrorKind::BadCid(_)
+                CarErrorKind::Truncated | CarErrorKind::MalformedCid(_)
             ),
             "{garbage:?}: {err}"
         );

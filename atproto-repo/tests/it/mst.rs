@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{Bound, RangeFull};
 
 use atproto_core::Cid;
+use atproto_core::data::parse_cid;
+use atproto_core::syntax::CidString;
 use atproto_repo::mst::{
     DiffOp, EMPTY_TREE_ROOT, EntryData, MAX_NODE_ENTRIES, Mst, MstError, NodeData,
     common_prefix_len, key_height, node_cid,
@@ -15,7 +17,7 @@ use proptest::prelude::*;
 use super::interop::{json, lines};
 
 fn cid(s: &str) -> Cid {
-    Cid::try_from(s).unwrap()
+    CidString::parse_cid(s).unwrap()
 }
 
 fn value(i: u32) -> Cid {
@@ -723,6 +725,73 @@ fn decoder_rejects_bad_entries() {
     assert_eq!(malformed(&b).1, "only CIDv1 links are allowed");
 }
 
+/// CIDs whose varints are too long, not minimal or cut off, in a node's
+/// value link: refused with the offset of the field at fault.
+#[test]
+fn decoder_refuses_cids_with_bad_varints() {
+    let d = [7u8; 32];
+    let with = |head: &[u8], digest: &[u8]| [head, digest].concat();
+    let cases: [(Vec<u8>, usize, &str); 7] = [
+        // The ten-byte form of 2^63 as the codec.
+        (
+            with(
+                &[
+                    1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x12, 0x20,
+                ],
+                &d,
+            ),
+            1,
+            "CID varint too long",
+        ),
+        (
+            with(
+                &[
+                    1, 0x71, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x20,
+                ],
+                &d,
+            ),
+            2,
+            "CID varint too long",
+        ),
+        (
+            with(&[0x81, 0x00, 0x71, 0x12, 0x20], &d),
+            0,
+            "CID varint not in shortest form",
+        ),
+        (
+            with(&[1, 0xf1, 0x00, 0x12, 0x20], &d),
+            1,
+            "CID varint not in shortest form",
+        ),
+        (
+            with(&[1, 0x71, 0x12, 0xa0, 0x00], &d),
+            3,
+            "CID varint not in shortest form",
+        ),
+        (
+            with(&[1, 0x71, 0x12, 0x20], &d[..31]),
+            3,
+            "multihash digest length does not match the CID length",
+        ),
+        (vec![1, 0x71, 0x12, 0xa0], 3, "truncated CID"),
+    ];
+    for (cid, at, reason) in cases {
+        let mut b = leaf_node(&["a/b"]).encode();
+        let v_at = b.windows(2).rposition(|w| w == [0x61, b'v']).unwrap() + 2;
+        b.truncate(v_at);
+        let len = cid.len() as u8 + 1;
+        if len < 24 {
+            b.extend_from_slice(&[0xd8, 0x2a, 0x40 | len, 0x00]);
+        } else {
+            b.extend_from_slice(&[0xd8, 0x2a, 0x58, len, 0x00]);
+        }
+        let cid_at = b.len();
+        b.extend_from_slice(&cid);
+        b.extend_from_slice(&[0x61, b'l', 0xf6]);
+        assert_eq!(malformed(&b), (cid_at + at, reason), "{cid:02x?}");
+    }
+}
+
 #[test]
 fn decoder_caps_entries() {
     let mut b = vec![0xa2, 0x61, b'e', 0x99];
@@ -920,11 +989,11 @@ fn decoder_keeps_uncommon_links() {
     // CIDv1, codec dag-pb (0x70), sha2-512 (0x13) with a 64-byte digest.
     let mut bytes = vec![0x01, 0x70, 0x13, 0x40];
     bytes.extend((0..64u8).map(|i| i.wrapping_mul(7)));
-    let odd = Cid::read_bytes(bytes.as_slice()).unwrap();
+    let odd = parse_cid(&bytes).unwrap();
     // CIDv1 with a two-byte codec varint (0x0129, dag-json).
     let mut bytes = vec![0x01, 0xa9, 0x02, 0x12, 0x20];
     bytes.extend([9u8; 32]);
-    let wide = Cid::read_bytes(bytes.as_slice()).unwrap();
+    let wide = parse_cid(&bytes).unwrap();
     let mut node = leaf_node(&H0);
     node.entries[0].value = odd;
     node.entries[2].value = wide;

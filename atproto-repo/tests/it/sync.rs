@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use atproto_core::Cid;
 use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::Value;
-use atproto_core::syntax::{Did, Nsid, RecordKey, Tid};
+use atproto_core::syntax::{CidString, Did, Nsid, RecordKey, Tid};
 use atproto_repo::car::CarReader;
 use atproto_repo::commit::{CommitError, SignatureCheck, UnsignedCommit};
 
@@ -33,7 +33,7 @@ fn did() -> Did {
 }
 
 fn cid(s: &str) -> Cid {
-    Cid::try_from(s).unwrap()
+    CidString::parse_cid(s).unwrap()
 }
 
 /// The slice's MST node CIDs (blocks that decode as nodes).

@@ -1,22 +1,24 @@
-//! `atp bench mst --workload S|R --n N`: the MST build workload, timed
-//! without criterion, so a researcher can measure from the command line.
+//! `atp bench`: the MST workloads, timed without criterion through the
+//! shared harness (`atproto_workloads::mst`), so a researcher can measure
+//! from the command line and get the figures the criterion bench gets.
 //!
-//! Prints `key: value` lines: the workload, build time (best and median of
-//! the runs; key generation is not timed), inserts per second, root CID, node
-//! count and tree height.
+//! Each subcommand prints `key: value` lines (the harness reports' `Display`).
 
 use std::process::ExitCode;
-use std::time::Instant;
 
-use atproto_repo::mst::Mst;
-use atproto_repo::workload::Workload;
+use atproto_workloads::Workload;
+use atproto_workloads::mst::{bench_build, bench_writes};
 
 use crate::{CmdError, CmdResult};
 
 /// Subcommands of `atp bench`.
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Build an MST from an empty tree and compute its root CID.
+    /// Scenario 1: build an MST from an empty tree and compute its root CID.
+    ///
+    /// Prints the workload, the runs, build time (best and median; key
+    /// generation is not timed), inserts per second, root CID, node count
+    /// and tree height.
     Mst {
         /// S (sequential TID keys) or R (random hash keys), as in BENCH-WORKLOADS.md.
         #[arg(long, default_value = "S")]
@@ -28,41 +30,36 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Scenario 2: single writes into a tree holding S(N).
+    ///
+    /// Each new key is inserted (with the new root), then removed again
+    /// (with the new root); prints the median and 99th percentile of each,
+    /// in µs, and the root of S(N), which every removal must give back.
+    MstWrite {
+        /// Keys in the tree: S(N).
+        #[arg(long, default_value_t = 100_000)]
+        n: u64,
+        /// Where the new keys come from: S (the next TIDs) or R (hash keys).
+        #[arg(long, default_value = "S")]
+        keys: Workload,
+        /// Number of new keys, each written and removed once.
+        #[arg(long, default_value_t = 1000)]
+        writes: u64,
+    },
 }
 
 /// Runs `atp bench`.
 pub fn run(cmd: Command) -> CmdResult {
-    let Command::Mst { workload, n, runs } = cmd;
-    let entries = workload.entries(n);
-    let mut times = Vec::with_capacity(runs.max(1));
-    let mut last = None;
-    for _ in 0..runs.max(1) {
-        let start = Instant::now();
-        let mut mst = Mst::new();
-        for (key, cid) in &entries {
-            mst.insert(key, *cid).map_err(failed)?;
+    let report = match cmd {
+        Command::Mst { workload, n, runs } => bench_build(workload, n, runs).map(|r| r.to_string()),
+        Command::MstWrite { n, keys, writes } => {
+            bench_writes(n, keys, writes).map(|r| r.to_string())
         }
-        let root = mst.root_cid().map_err(failed)?;
-        times.push(start.elapsed().as_secs_f64());
-        last = Some((mst, root));
-    }
-    let (mst, root) = last.ok_or_else(|| CmdError::Setup("no run".to_owned()))?;
-    times.sort_by(f64::total_cmp);
-    let best = times[0];
-    let median = times[times.len() / 2];
-    println!("workload: {}({n})", workload.letter());
-    println!("runs: {}", times.len());
-    println!("build_ms_best: {:.2}", best * 1e3);
-    println!("build_ms_median: {:.2}", median * 1e3);
-    println!("inserts_per_s: {:.0}", n as f64 / median);
-    println!("root: {root}");
-    println!("nodes: {}", mst.node_count().map_err(failed)?);
-    println!("height: {}", mst.height());
+    };
+    // The workload is generated here, so a harness error (a tree error, a
+    // root that does not come back) means the benchmark could not run
+    // (exit 2), not that some input was invalid.
+    let report = report.map_err(|e| CmdError::Setup(format!("the benchmark failed: {e}")))?;
+    println!("{report}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The workload is generated here, so a tree error means the benchmark could
-/// not run (exit 2), not that some input was invalid.
-fn failed(e: atproto_repo::MstError) -> CmdError {
-    CmdError::Setup(format!("the benchmark failed: {e}"))
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use atproto_core::Cid;
+use atproto_core::syntax::CidString;
 use atproto_repo::RecordPath;
 use atproto_repo::mst::Mst;
 
@@ -37,8 +37,7 @@ pub fn run(cmd: Command) -> CmdResult {
         let (key, cid) = line
             .split_once(' ')
             .ok_or_else(|| CmdError::No(format!("line {}: expected `KEY CID`", n + 1)))?;
-        let cid: Cid = cid
-            .parse()
+        let cid = CidString::parse_cid(cid)
             .map_err(|e| CmdError::No(format!("line {}: invalid CID {cid:?}: {e}", n + 1)))?;
         let key: RecordPath = key
             .parse()

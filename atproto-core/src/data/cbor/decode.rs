@@ -133,10 +133,8 @@ impl<'a> Sink<'a> for ValueSink<'a> {
     #[inline]
     fn end_map(&self, map: BTreeMap<String, Value>, blob: bool) -> Value {
         // The scanner has checked the blob fields; this only builds the ref.
-        if blob {
-            if let Ok(Some(blob)) = check_blob_map(&map) {
-                return Value::Blob(blob);
-            }
+        if blob && let Ok(Some(blob)) = check_blob_map(&map) {
+            return Value::Blob(blob);
         }
         Value::Map(map)
     }

@@ -3,8 +3,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use cid::{Cid, Version};
+use cid::Cid;
 
+use crate::data::cid::encode_cid;
+use crate::data::limits::MAX_CID_LEN;
 use crate::data::value::Value;
 
 /// Canonical DAG-CBOR bytes of `v`.
@@ -27,26 +29,26 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
         Value::Bool(true) => out.push(0xf5),
         Value::Integer(i) => {
             if *i >= 0 {
-                head(out, 0, *i as u64);
+                write_head(out, 0, *i as u64);
             } else {
                 // -1 - i, computed without overflow for i64::MIN.
-                head(out, 1, !(*i as u64));
+                write_head(out, 1, !(*i as u64));
             }
         }
         Value::String(s) => text(out, s),
         Value::Bytes(b) => {
-            head(out, 2, b.len() as u64);
+            write_head(out, 2, b.len() as u64);
             out.extend_from_slice(b);
         }
-        Value::Link(c) => link(out, c),
+        Value::Link(c) => write_link(c, out),
         Value::Array(a) => {
-            head(out, 4, a.len() as u64);
+            write_head(out, 4, a.len() as u64);
             for x in a {
                 encode_into(x, out);
             }
         }
         Value::Map(m) => {
-            head(out, 5, m.len() as u64);
+            write_head(out, 5, m.len() as u64);
             // A BTreeMap iterates bytewise, which is already canonical when
             // key lengths never decrease (the common case: no allocation).
             // Otherwise a stable sort by length gives the (length, bytes) order.
@@ -69,9 +71,9 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
             // Canonical key order: ref(3), size(4), $type(5), mimeType(8).
             out.push(0xa4);
             text(out, "ref");
-            link(out, &b.cid);
+            write_link(&b.cid, out);
             text(out, "size");
-            head(out, 0, b.size);
+            write_head(out, 0, b.size);
             text(out, "$type");
             text(out, "blob");
             text(out, "mimeType");
@@ -81,55 +83,32 @@ pub fn encode_into(v: &Value, out: &mut Vec<u8>) {
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {
-    head(out, 3, s.len() as u64);
+    write_head(out, 3, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
-fn link(out: &mut Vec<u8>, c: &Cid) {
+/// Appends `cid` as a DAG-CBOR link: tag 42 over a byte string of `0x00`
+/// and the binary CID ([`encode_cid`]).
+pub fn write_link(cid: &Cid, out: &mut Vec<u8>) {
+    let mut buf = [0; MAX_CID_LEN];
+    let bytes = encode_cid(cid, &mut buf);
     out.extend_from_slice(&[0xd8, 42]);
-    if c.version() == Version::V0 {
-        let bytes = c.to_bytes();
-        head(out, 2, bytes.len() as u64 + 1);
-        out.push(0);
-        out.extend_from_slice(&bytes);
-        return;
-    }
-    let hash = c.hash();
-    let digest = hash.digest();
-    let len = 1
-        + varint_len(1)
-        + varint_len(c.codec())
-        + varint_len(hash.code())
-        + varint_len(u64::from(hash.size()))
-        + digest.len();
-    head(out, 2, len as u64);
+    write_head(out, 2, bytes.len() as u64 + 1);
     out.push(0);
-    varint(out, 1);
-    varint(out, c.codec());
-    varint(out, hash.code());
-    varint(out, u64::from(hash.size()));
-    out.extend_from_slice(digest);
+    out.extend_from_slice(bytes);
 }
 
-fn varint_len(mut n: u64) -> usize {
-    let mut len = 1;
-    while n >= 0x80 {
-        n >>= 7;
-        len += 1;
-    }
-    len
-}
-
-fn varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// Writes a CBOR head (major type + argument) in its shortest form.
-pub(crate) fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
+/// Appends a CBOR head (major type 0–7 + argument) in its shortest form,
+/// as canonical DAG-CBOR requires: the one head writer of every encoder in
+/// the workspace (values, MST nodes, commits).
+///
+/// ```
+/// let mut out = Vec::new();
+/// atproto_core::data::cbor::write_head(&mut out, 3, 300); // a text string of 300 bytes
+/// assert_eq!(out, [0x79, 0x01, 0x2c]);
+/// ```
+#[inline]
+pub fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
     let m = major << 5;
     if arg < 24 {
         out.push(m | arg as u8);

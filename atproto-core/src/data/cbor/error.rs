@@ -3,6 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use crate::data::CidError;
+
 /// A DAG-CBOR decoding (or typed encoding) failure: what went wrong and at
 /// which byte offset of the input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +36,14 @@ pub enum CborErrorKind {
     NonStringMapKey,
     /// A text string that is not valid UTF-8.
     InvalidUtf8,
-    /// Tag 42 whose payload is not a byte string of `0x00` followed by a valid CIDv1.
+    /// Tag 42 whose payload is not a byte string of `0x00` and at most
+    /// [`Limits::max_cid_len`](crate::data::Limits::max_cid_len) more bytes.
     InvalidCid,
+    /// Tag 42 over `0x00` and a binary CID that [`parse_cid`](crate::data::parse_cid)
+    /// refuses (not CIDv1, a varint cut off, not minimal or too long, a digest
+    /// not of its declared length, bytes after it); the [`CidError`] says which
+    /// field and where in the CID.
+    MalformedCid(CidError),
     /// An integer outside `i64`.
     IntegerOverflow,
     /// Bytes after the top-level item.
@@ -90,7 +98,10 @@ impl fmt::Display for CborErrorKind {
             CborErrorKind::UnsupportedTag(t) => write!(f, "unsupported tag {t}"),
             CborErrorKind::NonStringMapKey => f.write_str("map key is not a string"),
             CborErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8 in string"),
-            CborErrorKind::InvalidCid => f.write_str("invalid CID link"),
+            CborErrorKind::InvalidCid => {
+                f.write_str("invalid CID link (expected bytes 0x00 followed by a CID)")
+            }
+            CborErrorKind::MalformedCid(e) => write!(f, "invalid CID link: {e}"),
             CborErrorKind::IntegerOverflow => f.write_str("integer out of i64 range"),
             CborErrorKind::TrailingBytes => f.write_str("trailing bytes after the value"),
             CborErrorKind::TooLarge => f.write_str("input too large"),
@@ -114,4 +125,11 @@ impl fmt::Display for CborError {
     }
 }
 
-impl core::error::Error for CborError {}
+impl core::error::Error for CborError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match &self.kind {
+            CborErrorKind::MalformedCid(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -21,7 +21,7 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 
 pub use decode::{decode, decode_bytes, decode_bytes_with, decode_with};
-pub use encode::{encode, encode_into};
+pub use encode::{encode, encode_into, write_head, write_link};
 pub use error::{CborError, CborErrorKind};
 pub use validate::{validate, validate_record};
 

@@ -14,9 +14,10 @@
 
 use core::cmp::Ordering;
 
-use cid::{Cid, Version};
+use cid::Cid;
 
 use super::error::{CborError, CborErrorKind as K};
+use crate::data::cid::parse_cid;
 use crate::data::limits::Limits;
 
 type R<T> = Result<T, CborError>;
@@ -369,15 +370,12 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
         }
         let len = self.arg(ib & 0x1f, self.pos - 1)?;
         let payload = self.take(len)?;
-        let Some((&0, mut cid_bytes)) = payload.split_first() else {
+        let Some((&0, cid_bytes)) = payload.split_first() else {
             return err(K::InvalidCid, start);
         };
         if cid_bytes.len() > self.limits.max_cid_len {
             return err(K::InvalidCid, start);
         }
-        match Cid::read_bytes(&mut cid_bytes) {
-            Ok(cid) if cid_bytes.is_empty() && cid.version() == Version::V1 => Ok(cid),
-            _ => err(K::InvalidCid, start),
-        }
+        parse_cid(cid_bytes).or_else(|e| err(K::MalformedCid(e), start))
     }
 }

@@ -1,6 +1,7 @@
 //! The deterministic benchmark workloads of the shared `BENCH-WORKLOADS.md`,
-//! so that figures from this crate, its benches, the `atp bench` command and
-//! other implementations all measure the very same keys and values.
+//! so that figures from the benches, the `atp bench` command, the timing
+//! examples and other implementations all measure the very same keys and
+//! values.
 //!
 //! | workload | key `i` | value of key `i` |
 //! |---|---|---|
@@ -8,16 +9,13 @@
 //! | [`Workload::Random`] R(N) | `com.example.record/` + hex of the first 8 bytes of SHA-256(decimal `i`) | CID of [`record`]`("rec {i}")` |
 //!
 //! ```
-//! use atproto_repo::workload::{Workload, tid};
+//! use atproto_workloads::{Workload, tid};
 //! assert_eq!(Workload::Sequential.key(0).as_str(), format!("app.bsky.feed.post/{}", tid(0)));
 //! let entries = Workload::Random.entries(3);
 //! assert_eq!(entries.len(), 3);
 //! ```
 
-use alloc::collections::BTreeMap;
-use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+use std::collections::BTreeMap;
 
 use atproto_core::crypto::{Curve, Keypair};
 use atproto_core::data::{Value, cbor, dag_cbor_cid};
@@ -25,7 +23,7 @@ use atproto_core::syntax::{Did, Tid};
 use atproto_core::{Cid, CryptoError, SyntaxError};
 use sha2::{Digest, Sha256};
 
-use crate::record_path::RecordPath;
+use atproto_repo::RecordPath;
 
 /// The `createdAt` of every workload record.
 pub const CREATED_AT: &str = "2023-11-14T22:13:20.000Z";
@@ -61,6 +59,11 @@ pub fn bench_keypair() -> Result<Keypair, CryptoError> {
     Keypair::from_private_bytes(Curve::K256, &Sha256::digest(BENCH_KEY_SEED.as_bytes()))
 }
 
+/// The MST key (`collection/rkey`) of a workload entry: the record path
+/// [`Mst`](atproto_repo::mst::Mst) takes, validated once when the workload
+/// is generated (never in a timed loop). Read it as text with `as_str()`.
+pub type Key = RecordPath;
+
 /// One of the two key/value workloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Workload {
@@ -80,7 +83,10 @@ impl Workload {
     }
 
     /// The MST key (`collection/rkey`) of entry `i`.
-    pub fn key(self, i: u64) -> RecordPath {
+    // An NSID, a `/` and a TID or 16 hex digits: always a valid path (the
+    // tests check keys of both workloads), so the `expect` cannot fire.
+    #[allow(clippy::expect_used)]
+    pub fn key(self, i: u64) -> Key {
         let key = match self {
             Workload::Sequential => format!("app.bsky.feed.post/{}", tid(i)),
             Workload::Random => {
@@ -93,8 +99,7 @@ impl Workload {
                 key
             }
         };
-        // An NSID, a `/` and a TID or 16 hex digits: always a valid path.
-        RecordPath::from_checked(key.as_bytes())
+        RecordPath::try_from(key).expect("a workload key is a valid record path")
     }
 
     /// The record block (DAG-CBOR) of entry `i`.
@@ -106,17 +111,17 @@ impl Workload {
     }
 
     /// Entry `i`: its key and the CID of its record.
-    pub fn entry(self, i: u64) -> (RecordPath, Cid) {
+    pub fn entry(self, i: u64) -> (Key, Cid) {
         (self.key(i), dag_cbor_cid(&self.record(i)))
     }
 
     /// Entries `0..n` in insertion order.
-    pub fn entries(self, n: u64) -> Vec<(RecordPath, Cid)> {
+    pub fn entries(self, n: u64) -> Vec<(Key, Cid)> {
         (0..n).map(|i| self.entry(i)).collect()
     }
 }
 
-impl core::str::FromStr for Workload {
+impl std::str::FromStr for Workload {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
