@@ -1,0 +1,1 @@
+//! Integration tests of atproto-xrpc: one binary, one module per area.
