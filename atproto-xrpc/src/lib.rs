@@ -1,3 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod headers;
+pub mod method;
+pub mod params;
+
+pub use error::{ErrorName, XrpcError};
+pub use headers::{HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy};
+pub use method::{Method, MethodKind, PathError, XrpcPath};
+pub use params::{ParamValue, ParamsError, QueryParams};
