@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use crate::headers::{self, HeaderError, RateLimit};
+use crate::headers::{self, HeaderError, RateLimit, RetryAfter};
 
 /// The largest error body [`XrpcError::from_response`] parses, in bytes; a
 /// larger body is treated as not being an XRPC error body.
@@ -137,8 +137,8 @@ pub struct XrpcError {
     pub name: ErrorName,
     /// The human-readable message, if any.
     pub message: Option<String>,
-    /// `Retry-After`, in seconds.
-    pub retry_after: Option<u64>,
+    /// `Retry-After`.
+    pub retry_after: Option<RetryAfter>,
     /// The `RateLimit-*` headers.
     pub rate_limit: Option<RateLimit>,
 }
@@ -203,7 +203,7 @@ impl XrpcError {
     /// [`crate::headers`]).
     ///
     /// # Errors
-    /// A header that is present but malformed ([`headers::parse_retry_after`],
+    /// A header that is present but malformed ([`RetryAfter::parse`],
     /// [`RateLimit::from_headers`]); callers that prefer to ignore such
     /// headers can keep the error they had.
     pub fn with_headers<'a>(
@@ -211,7 +211,7 @@ impl XrpcError {
         header: impl Fn(&str) -> Option<&'a str>,
     ) -> Result<Self, HeaderError> {
         self.retry_after = header(headers::RETRY_AFTER)
-            .map(headers::parse_retry_after)
+            .map(RetryAfter::parse)
             .transpose()?;
         self.rate_limit = RateLimit::from_headers(header)?;
         Ok(self)

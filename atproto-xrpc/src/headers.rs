@@ -7,6 +7,7 @@
 
 use core::fmt;
 use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
 
 use atproto_core::{Did, SyntaxError};
 
@@ -22,7 +23,7 @@ pub const ATPROTO_CONTENT_LABELERS: &str = "atproto-content-labelers";
 /// `Atproto-Repo-Rev`: the revision (a TID) of the account's repository the
 /// response reflects.
 pub const ATPROTO_REPO_REV: &str = "atproto-repo-rev";
-/// `Retry-After`: seconds to wait before retrying ([`parse_retry_after`]).
+/// `Retry-After`: when to retry, in seconds or as a date ([`RetryAfter`]).
 pub const RETRY_AFTER: &str = "retry-after";
 /// `RateLimit-Limit`: requests allowed in the window ([`RateLimit`]).
 pub const RATELIMIT_LIMIT: &str = "ratelimit-limit";
@@ -213,14 +214,64 @@ fn parse_u64(header: &'static str, value: &str) -> Result<u64, HeaderError> {
     v.parse().map_err(|_| HeaderError::NotANumber { header })
 }
 
-/// Reads `Retry-After` in its delay-seconds form, the form the reference
-/// server sends (the HTTP-date form is not read: it fails with
-/// [`HeaderError::NotANumber`]).
-///
-/// # Errors
-/// [`HeaderError::NotANumber`] unless the value is a decimal `u64`.
-pub fn parse_retry_after(value: &str) -> Result<u64, HeaderError> {
-    parse_u64(RETRY_AFTER, value)
+/// The value of `Retry-After`: a delay in seconds (what the reference
+/// server sends) or an HTTP date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RetryAfter {
+    /// Wait this many seconds.
+    Seconds(u64),
+    /// Wait until this time (whole seconds).
+    Date(SystemTime),
+}
+
+impl RetryAfter {
+    /// Reads `delay-seconds` or an HTTP date (the IMF-fixdate form
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`, and the obsolete RFC 850 and asctime
+    /// forms HTTP recipients must accept), the latter with the `httpdate`
+    /// crate that hyper uses.
+    ///
+    /// # Errors
+    /// [`HeaderError::TooLong`], [`HeaderError::InvalidRetryAfter`] for
+    /// anything else (negative or fractional numbers, numbers above
+    /// `u64::MAX`, malformed dates).
+    pub fn parse(value: &str) -> Result<Self, HeaderError> {
+        check_len(RETRY_AFTER, value)?;
+        let v = value.trim_matches([' ', '\t']);
+        if v.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+            return parse_u64(RETRY_AFTER, v)
+                .map(RetryAfter::Seconds)
+                .map_err(|_| HeaderError::InvalidRetryAfter);
+        }
+        httpdate::parse_http_date(v)
+            .map(RetryAfter::Date)
+            .map_err(|_| HeaderError::InvalidRetryAfter)
+    }
+
+    /// How long to wait from `now`: the seconds, or the time left until the
+    /// date (zero once it has passed).
+    pub fn delay(&self, now: SystemTime) -> Duration {
+        match self {
+            RetryAfter::Seconds(s) => Duration::from_secs(*s),
+            RetryAfter::Date(t) => t.duration_since(now).unwrap_or(Duration::ZERO),
+        }
+    }
+}
+
+impl fmt::Display for RetryAfter {
+    /// The seconds, or the date in IMF-fixdate form.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetryAfter::Seconds(s) => write!(f, "{s}"),
+            RetryAfter::Date(t) => f.write_str(&httpdate::fmt_http_date(*t)),
+        }
+    }
+}
+
+impl core::str::FromStr for RetryAfter {
+    type Err = HeaderError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
 }
 
 /// `RateLimit-Policy`: `<limit>;w=<window seconds>`.
@@ -384,6 +435,9 @@ pub enum HeaderError {
         /// The header's name.
         header: &'static str,
     },
+    /// `Retry-After` that is neither a number of seconds nor an HTTP date.
+    #[error("retry-after header is neither delay-seconds nor an HTTP date")]
+    InvalidRetryAfter,
     /// `RateLimit-Policy` without `w=`.
     #[error("ratelimit-policy header has no w=<seconds> parameter")]
     MissingWindow,

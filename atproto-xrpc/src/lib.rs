@@ -8,6 +8,8 @@ pub mod method;
 pub mod params;
 
 pub use error::{ErrorName, XrpcError};
-pub use headers::{HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy};
+pub use headers::{
+    HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy, RetryAfter,
+};
 pub use method::{Method, MethodKind, PathError, XrpcPath};
 pub use params::{ParamValue, ParamsError, QueryParams};

@@ -2,6 +2,8 @@
 // Helpers outside `#[test]` functions may fail loudly too.
 #![allow(clippy::unwrap_used)]
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use atproto_core::Nsid;
 use atproto_xrpc::error::MAX_ERROR_BODY_LEN;
 use atproto_xrpc::headers::{self, ProxyError};
@@ -9,7 +11,7 @@ use atproto_xrpc::method::{self, MAX_PATH_LEN};
 use atproto_xrpc::params::{MAX_PARAM_PAIRS, MAX_QUERY_LEN};
 use atproto_xrpc::{
     ErrorName, HeaderError, LabelerList, Method, MethodKind, ParamsError, PathError, ProxyTarget,
-    QueryParams, RateLimit, RateLimitPolicy, XrpcError,
+    QueryParams, RateLimit, RateLimitPolicy, RetryAfter, XrpcError,
 };
 
 fn nsid(s: &str) -> Nsid {
@@ -299,7 +301,7 @@ fn retry_after_and_rate_limit_headers() {
     let e = XrpcError::from_response(429, br#"{"error":"RateLimitExceeded"}"#)
         .with_headers(lookup)
         .unwrap();
-    assert_eq!(e.retry_after, Some(30));
+    assert_eq!(e.retry_after, Some(RetryAfter::Seconds(30)));
     let rl = e.rate_limit.unwrap();
     assert_eq!(
         rl,
@@ -324,23 +326,51 @@ fn retry_after_and_rate_limit_headers() {
         .unwrap();
     assert_eq!((e.retry_after, e.rate_limit), (None, None));
     assert!(e.headers().is_empty());
+    // A date, read and written in IMF-fixdate form; the delay counts from `now`.
+    let hs = [("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")];
+    let lookup = |n: &str| hs.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    let e = XrpcError::new(ErrorName::NotEnoughResources, None)
+        .with_headers(lookup)
+        .unwrap();
+    let at = UNIX_EPOCH + Duration::from_secs(784_111_777);
+    assert_eq!(e.retry_after, Some(RetryAfter::Date(at)));
+    assert_eq!(e.headers(), [("retry-after", hs[0].1.to_owned())]);
+    let ra = e.retry_after.unwrap();
+    assert_eq!(
+        ra.delay(at - Duration::from_secs(90)),
+        Duration::from_secs(90)
+    );
+    assert_eq!(ra.delay(at + Duration::from_secs(5)), Duration::ZERO);
+    assert_eq!(
+        RetryAfter::parse("Sunday, 06-Nov-94 08:49:37 GMT").unwrap(),
+        RetryAfter::Date(at)
+    );
+    assert_eq!(
+        RetryAfter::Seconds(120).delay(UNIX_EPOCH),
+        Duration::from_secs(120)
+    );
+    assert_eq!(" 7 ".parse::<RetryAfter>(), Ok(RetryAfter::Seconds(7)));
     // Bad values.
     for bad in [
         "",
         "-1",
         "1.5",
-        "Wed, 21 Oct 2015 07:28:00 GMT",
         "99999999999999999999999",
+        "Sun, 06 Nov 1994 25:49:37 GMT",
+        "tomorrow",
     ] {
         assert_eq!(
-            headers::parse_retry_after(bad),
-            Err(HeaderError::NotANumber {
-                header: "retry-after"
-            }),
+            RetryAfter::parse(bad),
+            Err(HeaderError::InvalidRetryAfter),
             "{bad}"
         );
     }
-    assert_eq!(headers::parse_retry_after(" 7 "), Ok(7));
+    let bad = [("retry-after", "soon")];
+    let lookup = |n: &str| bad.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    assert_eq!(
+        XrpcError::new(ErrorName::Forbidden, None).with_headers(lookup),
+        Err(HeaderError::InvalidRetryAfter)
+    );
     let partial = |n: &str| (n == "ratelimit-limit").then_some("10");
     assert_eq!(
         RateLimit::from_headers(partial),
@@ -459,5 +489,45 @@ fn header_names() {
         headers::RATELIMIT_POLICY,
     ] {
         assert_eq!(name, name.to_ascii_lowercase());
+    }
+}
+
+mod props {
+    use atproto_xrpc::{QueryParams, XrpcError};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text pairs survive encode → decode, in order.
+        #[test]
+        fn params_round_trip(pairs in proptest::collection::vec((".{0,12}", ".{0,24}"), 0..16)) {
+            // An empty piece (`name` and `value` both empty) encodes to `=`,
+            // which decodes back to ("", "").
+            let q: QueryParams = pairs.iter().cloned().collect();
+            let back = QueryParams::decode(&q.encode()).unwrap();
+            prop_assert_eq!(back, q);
+        }
+
+        /// Decoding arbitrary text never panics and stays within the limits.
+        #[test]
+        fn decode_arbitrary_text(s in ".{0,200}") {
+            if let Ok(q) = QueryParams::decode(&s) {
+                prop_assert!(q.len() <= atproto_xrpc::params::MAX_PARAM_PAIRS);
+            }
+        }
+
+        /// Any name and message survive the JSON body.
+        #[test]
+        fn error_body_round_trip(name in ".{0,20}", message in proptest::option::of(".{0,40}"), status in 400u16..600) {
+            let e = XrpcError::with_status(status, name.as_str(), message);
+            let back = XrpcError::from_response(status, e.to_json().as_bytes());
+            prop_assert_eq!(back, e);
+        }
+
+        /// Arbitrary bytes as an error body never panic.
+        #[test]
+        fn error_body_arbitrary_bytes(body in proptest::collection::vec(any::<u8>(), 0..200), status in 0u16..1000) {
+            let e = XrpcError::from_response(status, &body);
+            prop_assert_eq!(e.status, status);
+        }
     }
 }
