@@ -3,3 +3,4 @@
 #![warn(missing_docs)]
 
 pub mod identity;
+pub use identity::{DidDocError, DidDocument, PlcError};

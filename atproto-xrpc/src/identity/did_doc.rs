@@ -15,6 +15,33 @@
 //!   `AtprotoPersonalDataServer`.
 //!
 //! Ids match in both forms, `#frag` and `did#frag` (with the document's DID).
+//!
+//! ```
+//! use atproto_core::Did;
+//! use atproto_xrpc::identity::DidDocument;
+//!
+//! let did: Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz".parse()?;
+//! let json = br##"{
+//!   "id": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+//!   "alsoKnownAs": ["at://Atproto.com"],
+//!   "verificationMethod": [{
+//!     "id": "did:plc:ewvi7nxzyoun6zhxrhs64oiz#atproto",
+//!     "type": "Multikey",
+//!     "controller": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+//!     "publicKeyMultibase": "zQ3shunBKsXixLxKtC5qeSG9E4J5RkGN57im31pcTzbNQnm5w"
+//!   }],
+//!   "service": [{
+//!     "id": "#atproto_pds",
+//!     "type": "AtprotoPersonalDataServer",
+//!     "serviceEndpoint": "https://enoki.us-east.host.bsky.network"
+//!   }]
+//! }"##;
+//! let doc = DidDocument::parse(json, &did)?;
+//! assert_eq!(doc.handle().map(|h| h.into_string()).as_deref(), Some("atproto.com"));
+//! assert_eq!(doc.pds_endpoint()?, "https://enoki.us-east.host.bsky.network");
+//! assert!(doc.signing_key()?.to_did_key().starts_with("did:key:zQ3sh"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use atproto_core::{CryptoError, Did, Handle, PublicKey};
 use serde::{Deserialize, Serialize};

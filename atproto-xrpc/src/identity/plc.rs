@@ -17,6 +17,26 @@
 //! [`verify_log`] checks a log of the canonical history (nullified operations
 //! left out); the 72-hour recovery rules for forks are the directory's
 //! business and are not checked here.
+//!
+//! ```
+//! use atproto_core::{Curve, Keypair};
+//! use atproto_xrpc::identity::plc::{Operation, PlcData, PlcState, verify_log};
+//!
+//! let rotation = Keypair::from_private_bytes(Curve::K256, &[1; 32])?;
+//! let signing = Keypair::from_private_bytes(Curve::K256, &[2; 32])?;
+//! let data = PlcData::atproto(
+//!     &signing.public_key(),
+//!     &"alice.example.com".parse()?,
+//!     "https://pds.example.com",
+//!     &[rotation.public_key()],
+//! );
+//! let (genesis, did) = Operation::genesis(data.clone(), &rotation);
+//! assert!(did.as_str().starts_with("did:plc:"));
+//! let tombstone = Operation::tombstone(&genesis, &rotation);
+//! assert_eq!(verify_log(&did, &[genesis.clone()])?, PlcState::Active(data));
+//! assert_eq!(verify_log(&did, &[genesis, tombstone])?, PlcState::Tombstoned);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeMap;
 
@@ -80,6 +100,19 @@ pub struct PlcOperation {
     pub prev: Option<String>,
     /// The signature, base64url without padding.
     pub sig: String,
+}
+
+impl PlcOperation {
+    /// The data this operation sets.
+    #[must_use]
+    pub fn data(&self) -> PlcData {
+        PlcData {
+            rotation_keys: self.rotation_keys.clone(),
+            verification_methods: self.verification_methods.clone(),
+            also_known_as: self.also_known_as.clone(),
+            services: self.services.clone(),
+        }
+    }
 }
 
 /// A tombstone (`type: "plc_tombstone"`): the DID is deactivated for good.
@@ -226,11 +259,6 @@ impl PlcData {
         pds: &str,
         rotation_keys: &[PublicKey],
     ) -> Self {
-        let endpoint = if pds.starts_with("https://") || pds.starts_with("http://") {
-            pds.to_owned()
-        } else {
-            format!("https://{pds}")
-        };
         PlcData {
             rotation_keys: rotation_keys.iter().map(PublicKey::to_did_key).collect(),
             verification_methods: BTreeMap::from([(
@@ -238,13 +266,7 @@ impl PlcData {
                 signing_key.to_did_key(),
             )]),
             also_known_as: vec![format!("at://{}", handle.as_str())],
-            services: BTreeMap::from([(
-                ATPROTO_PDS_ID.to_owned(),
-                PlcService {
-                    type_: ATPROTO_PDS_TYPE.to_owned(),
-                    endpoint,
-                },
-            )]),
+            services: pds_service(pds),
         }
     }
 
@@ -405,12 +427,7 @@ impl Operation {
     #[must_use]
     pub fn data(&self) -> Option<PlcData> {
         match self {
-            Operation::Plc(op) => Some(PlcData {
-                rotation_keys: op.rotation_keys.clone(),
-                verification_methods: op.verification_methods.clone(),
-                also_known_as: op.also_known_as.clone(),
-                services: op.services.clone(),
-            }),
+            Operation::Plc(op) => Some(op.data()),
             Operation::Tombstone(_) => None,
             Operation::LegacyCreate(op) => {
                 let handle = op.handle.replace("http://", "").replace("https://", "");
@@ -419,12 +436,6 @@ impl Operation {
                 } else {
                     format!("at://{handle}")
                 };
-                let endpoint =
-                    if op.service.starts_with("https://") || op.service.starts_with("http://") {
-                        op.service.clone()
-                    } else {
-                        format!("https://{}", op.service)
-                    };
                 Some(PlcData {
                     rotation_keys: vec![op.recovery_key.clone(), op.signing_key.clone()],
                     verification_methods: BTreeMap::from([(
@@ -432,13 +443,7 @@ impl Operation {
                         op.signing_key.clone(),
                     )]),
                     also_known_as: vec![handle],
-                    services: BTreeMap::from([(
-                        ATPROTO_PDS_ID.to_owned(),
-                        PlcService {
-                            type_: ATPROTO_PDS_TYPE.to_owned(),
-                            endpoint,
-                        },
-                    )]),
+                    services: pds_service(&op.service),
                 })
             }
         }
@@ -452,13 +457,7 @@ impl Operation {
         match self {
             Operation::Plc(op) => {
                 map.insert("type".into(), text("plc_operation"));
-                PlcData {
-                    rotation_keys: op.rotation_keys.clone(),
-                    verification_methods: op.verification_methods.clone(),
-                    also_known_as: op.also_known_as.clone(),
-                    services: op.services.clone(),
-                }
-                .insert_into(&mut map);
+                op.data().insert_into(&mut map);
                 map.insert("prev".into(), prev(op.prev.as_deref()));
             }
             Operation::Tombstone(op) => {
@@ -534,6 +533,23 @@ impl Operation {
         }
         Err(PlcError::BadSignature { index })
     }
+}
+
+/// The `atproto_pds` service map for `pds`, with `https://` prefixed unless
+/// it has `http://` or `https://` (as the reference does).
+fn pds_service(pds: &str) -> BTreeMap<String, PlcService> {
+    let endpoint = if pds.starts_with("https://") || pds.starts_with("http://") {
+        pds.to_owned()
+    } else {
+        format!("https://{pds}")
+    };
+    BTreeMap::from([(
+        ATPROTO_PDS_ID.to_owned(),
+        PlcService {
+            type_: ATPROTO_PDS_TYPE.to_owned(),
+            endpoint,
+        },
+    )])
 }
 
 /// Parses one operation from JSON, at most [`MAX_OPERATION_JSON`] bytes.

@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 
 use atproto_core::cid::multibase::{self, Base};
-use atproto_core::{Curve, Did, Handle, Keypair, PublicKey};
+use atproto_core::{CryptoError, Curve, Did, Handle, Keypair, PublicKey};
 use atproto_xrpc::identity::did_doc::{MAX_DID_DOC_SIZE, MAX_DOC_ENTRIES};
 use atproto_xrpc::identity::plc::{parse_log, parse_operation, verify_log};
 use atproto_xrpc::identity::{DidDocError, DidDocument, Operation, PlcData, PlcError, PlcState};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 
 const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
@@ -378,38 +380,38 @@ fn reference_legacy_create_log_gives_a_document() {
 
 #[test]
 fn reference_invalid_logs_are_rejected() {
+    let encoding = PlcError::SigEncoding { index: 0 };
+    let signature = PlcError::BadSignature { index: 0 };
     for (name, want) in [
-        (
-            "log_invalid_sig_b64_newline.json",
-            PlcError::SigEncoding { index: 0 },
-        ),
-        (
-            "log_invalid_sig_b64_padding_bits.json",
-            PlcError::SigEncoding { index: 0 },
-        ),
-        (
-            "log_invalid_sig_b64_padding_chars.json",
-            PlcError::SigEncoding { index: 0 },
-        ),
-        (
-            "log_invalid_sig_der.json",
-            PlcError::BadSignature { index: 0 },
-        ),
-        (
-            "log_invalid_sig_k256_high_s.json",
-            PlcError::BadSignature { index: 0 },
-        ),
-        (
-            "log_invalid_sig_p256_high_s.json",
-            PlcError::BadSignature { index: 0 },
-        ),
+        ("log_invalid_sig_b64_newline.json", &encoding),
+        ("log_invalid_sig_b64_padding_bits.json", &encoding),
+        ("log_invalid_sig_b64_padding_chars.json", &encoding),
+        ("log_invalid_sig_der.json", &signature),
+        ("log_invalid_sig_k256_high_s.json", &signature),
+        ("log_invalid_sig_p256_high_s.json", &signature),
         (
             "log_invalid_update_tombstoned.json",
-            PlcError::AfterTombstone { index: 2 },
+            &PlcError::AfterTombstone { index: 2 },
         ),
     ] {
         let (did, ops, _) = history(&format!("invalid/{name}"));
-        assert_eq!(verify_log(&did, &ops), Err(want), "{name}");
+        assert_eq!(verify_log(&did, &ops).as_ref(), Err(want), "{name}");
+    }
+}
+
+#[test]
+fn reference_high_s_signatures_are_otherwise_valid() {
+    // Refused only for being high-S: lenient verification accepts them.
+    for name in [
+        "log_invalid_sig_k256_high_s.json",
+        "log_invalid_sig_p256_high_s.json",
+    ] {
+        let (_, ops, _) = history(&format!("invalid/{name}"));
+        let sig = URL_SAFE_NO_PAD.decode(ops[0].sig()).unwrap();
+        let signer = PublicKey::from_did_key(&ops[0].data().unwrap().rotation_keys[0]).unwrap();
+        let msg = ops[0].unsigned_cbor();
+        assert_eq!(signer.verify(&msg, &sig), Err(CryptoError::HighS), "{name}");
+        signer.verify_lenient(&msg, &sig).unwrap();
     }
 }
 
