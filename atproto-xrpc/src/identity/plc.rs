@@ -56,8 +56,11 @@ use super::did_doc::{
 pub const MAX_OPERATION_JSON: usize = 16 * 1024;
 /// Largest log accepted by [`parse_log`], in bytes of JSON.
 pub const MAX_LOG_JSON: usize = 4 * 1024 * 1024;
-/// Most operations accepted by [`parse_log`].
+/// Most operations accepted by [`parse_log`] and [`verify_log`].
 pub const MAX_LOG_OPS: usize = 1000;
+/// Most rotation keys an operation may list (the directory's own limit);
+/// bounds the signature checks per operation.
+pub const MAX_ROTATION_KEYS: usize = 10;
 
 /// A service entry of a did:plc operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +240,14 @@ pub enum PlcError {
         key: String,
         /// Why it does not parse.
         error: CryptoError,
+    },
+    /// More than [`MAX_ROTATION_KEYS`] rotation keys may sign this operation.
+    #[error("operation {index}: {count} rotation keys may sign it (at most {MAX_ROTATION_KEYS})")]
+    TooManyRotationKeys {
+        /// The operation's position in the log.
+        index: usize,
+        /// The number of rotation keys.
+        count: usize,
     },
     /// No allowed rotation key verifies the signature (strict: 64-byte
     /// `r‖s`, low-S).
@@ -512,10 +523,19 @@ impl Operation {
     /// Checks `sig` against `allowed` (`did:key`s, tried in order) and
     /// returns the position of the key that signed.
     ///
+    /// `index` is the operation's position in its log, for the errors.
+    ///
     /// # Errors
-    /// [`PlcError::SigEncoding`], [`PlcError::BadRotationKey`] for a key that
-    /// does not parse before one verifies, [`PlcError::BadSignature`].
+    /// [`PlcError::TooManyRotationKeys`] for more than [`MAX_ROTATION_KEYS`]
+    /// keys, [`PlcError::SigEncoding`], [`PlcError::BadRotationKey`] for a key
+    /// that does not parse before one verifies, [`PlcError::BadSignature`].
     pub fn verify_signature(&self, allowed: &[String], index: usize) -> Result<usize, PlcError> {
+        if allowed.len() > MAX_ROTATION_KEYS {
+            return Err(PlcError::TooManyRotationKeys {
+                index,
+                count: allowed.len(),
+            });
+        }
         let sig = URL_SAFE_NO_PAD
             .decode(self.sig())
             .map_err(|_| PlcError::SigEncoding { index })?;

@@ -629,3 +629,29 @@ fn plc_data_to_document_round_trips_through_the_accessors() {
     assert!(doc.context.iter().any(|c| c.ends_with("secp256k1-2019/v1")));
     let _ = PublicKey::from_did_key(&data.rotation_keys[0]).unwrap();
 }
+
+#[test]
+fn rotation_keys_are_bounded_and_must_parse() {
+    let (g, did, data) = genesis();
+    let mut many = data.clone();
+    many.rotation_keys = (0..11u8)
+        .map(|i| key(30 + i).public_key().to_did_key())
+        .collect();
+    let u1 = Operation::update(&g, many, &key(10));
+    let u2 = Operation::update(&u1, data.clone(), &key(30));
+    assert_eq!(
+        verify_log(&did, &[g.clone(), u1, u2]),
+        Err(PlcError::TooManyRotationKeys {
+            index: 2,
+            count: 11
+        })
+    );
+    let mut bad = data.clone();
+    bad.rotation_keys = vec!["did:key:zBad".into(), key(10).public_key().to_did_key()];
+    let u1 = Operation::update(&g, bad, &key(10));
+    let u2 = Operation::update(&u1, data, &key(10));
+    assert!(matches!(
+        verify_log(&did, &[g, u1, u2]),
+        Err(PlcError::BadRotationKey { index: 2, .. })
+    ));
+}
