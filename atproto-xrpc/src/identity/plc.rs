@@ -58,6 +58,8 @@ pub const MAX_OPERATION_JSON: usize = 16 * 1024;
 pub const MAX_LOG_JSON: usize = 4 * 1024 * 1024;
 /// Most operations accepted by [`parse_log`] and [`verify_log`].
 pub const MAX_LOG_OPS: usize = 1000;
+/// Longest `prev` string parsed as a CID.
+const MAX_CID_STRING: usize = 256;
 /// Most rotation keys an operation may list (the directory's own limit);
 /// bounds the signature checks per operation.
 pub const MAX_ROTATION_KEYS: usize = 10;
@@ -650,6 +652,9 @@ pub fn verify_log(did: &Did, ops: &[Operation]) -> Result<PlcState, PlcError> {
         }
         let linked = op
             .prev()
+            // A CID string is about 60 characters; the bound keeps the
+            // base58 decoder (quadratic) from seeing megabytes.
+            .filter(|p| p.len() <= MAX_CID_STRING)
             .and_then(|p| Cid::try_from(p).ok())
             .is_some_and(|p| p == prev_cid);
         if !linked {

@@ -544,7 +544,15 @@ fn wrong_prev_is_rejected() {
         verify_log(&u1_did, std::slice::from_ref(&u1)),
         Err(PlcError::NotGenesis("prev is not null"))
     );
-    // An update whose prev is not a CID at all.
+    // An update whose prev is not a CID at all, or absurdly long.
+    let mut long = Operation::update(&g, data.clone(), &key(10));
+    if let Operation::Plc(op) = &mut long {
+        op.prev = Some(format!("z{}", "1".repeat(100_000)));
+    }
+    assert!(matches!(
+        verify_log(&did, &[g.clone(), long]),
+        Err(PlcError::WrongPrev { index: 1, .. })
+    ));
     let mut u3 = Operation::update(&g, data, &key(10));
     if let Operation::Plc(op) = &mut u3 {
         op.prev = Some("not-a-cid".into());
