@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod headers;
+pub mod identity;
 pub mod method;
 pub mod params;
 
@@ -11,5 +12,6 @@ pub use error::{ErrorName, XrpcError};
 pub use headers::{
     HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy, RetryAfter,
 };
+pub use identity::{DidDocError, DidDocument, PlcError};
 pub use method::{Method, MethodKind, PathError, XrpcPath};
 pub use params::{ParamValue, ParamsError, QueryParams};

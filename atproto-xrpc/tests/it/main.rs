@@ -1,2 +1,3 @@
 //! Integration tests of atproto-xrpc: one binary, one module per area.
+mod identity;
 mod protocol;
