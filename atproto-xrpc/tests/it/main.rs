@@ -1,1 +1,2 @@
 //! Integration tests of atproto-xrpc: one binary, one module per area.
+mod jwt;
