@@ -12,7 +12,10 @@
 //! **Bounded parsing.** A token longer than [`MAX_TOKEN_LEN`] bytes is
 //! rejected before any decoding. base64url must be unpadded and canonical
 //! (no trailing bits set); JSON nesting is limited by `serde_json`'s recursion
-//! limit. Every failure is a [`JwtError`]; nothing panics on input.
+//! limit. A repeated named field (`alg`, `typ`, `kid`, or a claim of
+//! [`Claims`]) is rejected; among the other fields kept in `extra`, the last
+//! occurrence wins. Times must be JSON integers. Every failure is a
+//! [`JwtError`]; nothing panics on input.
 
 use atproto_core::{CryptoError, Keypair, PublicKey};
 use base64::Engine;
@@ -305,13 +308,7 @@ impl Jwt {
     /// algorithm; [`JwtError::DerSignature`], [`JwtError::SignatureLength`],
     /// [`JwtError::HighS`] or [`JwtError::BadSignature`].
     pub fn verify_ecdsa(&self, key: &PublicKey) -> Result<(), JwtError> {
-        let key_alg = key.curve().jwt_alg();
-        if self.header.alg.as_str() != key_alg {
-            return Err(JwtError::AlgKeyMismatch {
-                alg: self.header.alg.as_str(),
-                key: key_alg,
-            });
-        }
+        check_alg(self.header.alg, key.curve().jwt_alg())?;
         key.verify(self.signing_input.as_bytes(), &self.signature)
             .map_err(|e| match e {
                 CryptoError::DerSignature => JwtError::DerSignature,
@@ -330,12 +327,7 @@ impl Jwt {
     /// [`JwtError::AlgKeyMismatch`] if `alg` is not `HS256`;
     /// [`JwtError::SignatureLength`] or [`JwtError::BadSignature`].
     pub fn verify_hs256(&self, secret: &[u8]) -> Result<(), JwtError> {
-        if self.header.alg != Alg::Hs256 {
-            return Err(JwtError::AlgKeyMismatch {
-                alg: self.header.alg.as_str(),
-                key: Alg::Hs256.as_str(),
-            });
-        }
+        check_alg(self.header.alg, Alg::Hs256.as_str())?;
         if self.signature.len() != 32 {
             return Err(JwtError::SignatureLength {
                 len: self.signature.len(),
@@ -354,13 +346,7 @@ impl Jwt {
 /// [`JwtError::AlgKeyMismatch`] if `header.alg` is not the keypair's curve's
 /// algorithm; [`JwtError::Json`] if a claim cannot be serialised.
 pub fn sign_ecdsa(header: &Header, claims: &Claims, key: &Keypair) -> Result<String, JwtError> {
-    let key_alg = key.curve().jwt_alg();
-    if header.alg.as_str() != key_alg {
-        return Err(JwtError::AlgKeyMismatch {
-            alg: header.alg.as_str(),
-            key: key_alg,
-        });
-    }
+    check_alg(header.alg, key.curve().jwt_alg())?;
     let mut token = signing_input(header, claims)?;
     let sig = key.sign(token.as_bytes());
     token.push('.');
@@ -375,12 +361,7 @@ pub fn sign_ecdsa(header: &Header, claims: &Claims, key: &Keypair) -> Result<Str
 /// [`JwtError::Json`] if a claim cannot be serialised; [`JwtError::HmacKey`]
 /// if the HMAC implementation refuses the secret.
 pub fn sign_hs256(header: &Header, claims: &Claims, secret: &[u8]) -> Result<String, JwtError> {
-    if header.alg != Alg::Hs256 {
-        return Err(JwtError::AlgKeyMismatch {
-            alg: header.alg.as_str(),
-            key: Alg::Hs256.as_str(),
-        });
-    }
+    check_alg(header.alg, Alg::Hs256.as_str())?;
     let mut token = signing_input(header, claims)?;
     let mac = hmac_sha256(secret, token.as_bytes())?
         .finalize()
@@ -388,6 +369,18 @@ pub fn sign_hs256(header: &Header, claims: &Claims, secret: &[u8]) -> Result<Str
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(mac, &mut token);
     Ok(token)
+}
+
+/// Requires the token's `alg` to be the algorithm the key is for.
+fn check_alg(alg: Alg, key_alg: &'static str) -> Result<(), JwtError> {
+    if alg.as_str() == key_alg {
+        Ok(())
+    } else {
+        Err(JwtError::AlgKeyMismatch {
+            alg: alg.as_str(),
+            key: key_alg,
+        })
+    }
 }
 
 fn hmac_sha256(secret: &[u8], msg: &[u8]) -> Result<Hmac<Sha256>, JwtError> {

@@ -7,6 +7,7 @@ pub mod service_auth;
 
 pub use jwt::{Alg, Claims, Header, Jwt, JwtError};
 pub use service_auth::{
-    Expected, MemoryReplayCache, ReplayCache, ReplayError, ServiceAuthError, ServiceJwtParams,
-    SigningKeyResolver, VerifiedServiceJwt, create_service_jwt, verify_service_jwt,
+    Expected, MemoryReplayCache, ReplayCache, ReplayError, RngError, ServiceAuthError,
+    ServiceJwtParams, SigningKeyResolver, VerifiedServiceJwt, create_service_jwt, random_jti,
+    verify_service_jwt,
 };

@@ -78,6 +78,32 @@ pub fn create_service_jwt(
     jwt::sign_ecdsa(&Header::new(alg), &claims, key)
 }
 
+/// The operating system's random number generator failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random number generator failed")]
+pub struct RngError;
+
+/// A fresh token id from the operating system's RNG: 16 random bytes as 32
+/// lowercase hex digits, as the reference makes them. For
+/// [`ServiceJwtParams::jti`].
+///
+/// # Errors
+/// [`RngError`] if the OS RNG fails (it does not on supported platforms).
+pub fn random_jti() -> Result<String, RngError> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| RngError)?;
+    Ok(bytes
+        .iter()
+        .flat_map(|b| {
+            [
+                char::from(HEX[usize::from(b >> 4)]),
+                char::from(HEX[usize::from(b & 0xf)]),
+            ]
+        })
+        .collect())
+}
+
 /// Looks up the signing key of a token's issuer (usually the `#atproto` key
 /// of its DID document).
 pub trait SigningKeyResolver {

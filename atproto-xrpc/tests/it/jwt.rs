@@ -7,6 +7,7 @@ use std::cell::{Cell, RefCell};
 
 use atproto_core::{Curve, Did, Keypair, Nsid, PublicKey};
 use atproto_xrpc::jwt::{self, Alg, Claims, Header, Jwt, JwtError, MAX_TOKEN_LEN, Part};
+use atproto_xrpc::service_auth::random_jti;
 use atproto_xrpc::service_auth::{
     CLOCK_LEEWAY_SECS, Expected, MemoryReplayCache, ReplayCache, ReplayError,
     SERVICE_JWT_LIFETIME_SECS, ServiceAuthError, ServiceJwtParams, SigningKeyResolver,
@@ -50,6 +51,14 @@ fn claims() -> Claims {
         exp: Some(NOW + 60),
         iat: Some(NOW),
         ..Claims::default()
+    }
+}
+
+/// [`claims`] bound to [`LXM`], without `jti`.
+fn lxm_claims() -> Claims {
+    Claims {
+        lxm: Some(LXM.to_owned()),
+        ..claims()
     }
 }
 
@@ -373,6 +382,8 @@ struct Resolver {
     fresh: PublicKey,
     calls: RefCell<Vec<bool>>,
     fail: Cell<bool>,
+    /// The `#fragment` of the `iss` the resolver expects to be asked for.
+    fragment: Option<&'static str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -386,6 +397,7 @@ impl Resolver {
             fresh,
             calls: RefCell::new(Vec::new()),
             fail: Cell::new(false),
+            fragment: None,
         }
     }
 }
@@ -399,7 +411,7 @@ impl SigningKeyResolver for Resolver {
         fresh: bool,
     ) -> Result<PublicKey, NotFound> {
         assert_eq!(did.as_str(), ISS);
-        assert_eq!(fragment, None);
+        assert_eq!(fragment, self.fragment);
         self.calls.borrow_mut().push(fresh);
         if self.fail.get() {
             return Err(NotFound);
@@ -417,18 +429,18 @@ fn lxm() -> Nsid {
 }
 
 fn service_token(key: &Keypair, jti: &str) -> String {
-    let lxm = lxm();
-    create_service_jwt(
-        &ServiceJwtParams {
-            iss: ISS,
-            aud: AUD,
-            lxm: Some(&lxm),
-            now: NOW,
-            jti,
-        },
-        key,
-    )
-    .expect("create")
+    service_token_with(key, ISS, Some(&lxm()), jti)
+}
+
+fn service_token_with(key: &Keypair, iss: &str, lxm: Option<&Nsid>, jti: &str) -> String {
+    let params = ServiceJwtParams {
+        iss,
+        aud: AUD,
+        lxm,
+        now: NOW,
+        jti,
+    };
+    create_service_jwt(&params, key).expect("create")
 }
 
 fn expected(lxm: &Nsid) -> Expected<'_> {
@@ -478,17 +490,7 @@ fn service_jwt_round_trip_both_curves() {
     }
     // Without lxm the claim is absent.
     let key = keypair(Curve::K256, 1);
-    let token = create_service_jwt(
-        &ServiceJwtParams {
-            iss: ISS,
-            aud: AUD,
-            lxm: None,
-            now: NOW,
-            jti: "j",
-        },
-        &key,
-    )
-    .expect("create");
+    let token = service_token_with(&key, ISS, None, "j");
     assert_eq!(Jwt::parse(&token).expect("parse").claims().lxm, None);
 }
 
@@ -497,15 +499,13 @@ fn service_jwt_forbidden_types() {
     let key = keypair(Curve::K256, 1);
     let r = Resolver::new(key.public_key(), key.public_key());
     for typ in ["at+jwt", "refresh+jwt", "dpop+jwt"] {
-        let mut c = claims();
-        c.lxm = Some(LXM.to_owned());
-        let e = verify(&custom_token(&key, Some(typ), &c), &r, NOW).expect_err("rejected");
+        let e =
+            verify(&custom_token(&key, Some(typ), &lxm_claims()), &r, NOW).expect_err("rejected");
         assert_eq!(e.name(), "BadJwtType");
         assert!(matches!(e, ServiceAuthError::BadJwtType(t) if t == typ));
     }
     // No typ, or another one, is fine.
-    let mut c = claims();
-    c.lxm = Some(LXM.to_owned());
+    let c = lxm_claims();
     verify(&custom_token(&key, None, &c), &r, NOW).expect("no typ");
     verify(&custom_token(&key, Some("jwt"), &c), &r, NOW).expect("lowercase jwt");
 }
@@ -514,11 +514,7 @@ fn service_jwt_forbidden_types() {
 fn service_jwt_claim_rules() {
     let key = keypair(Curve::K256, 1);
     let r = Resolver::new(key.public_key(), key.public_key());
-    let base = || {
-        let mut c = claims();
-        c.lxm = Some(LXM.to_owned());
-        c
-    };
+    let base = lxm_claims;
     let name = |c: &Claims, now: i64| {
         verify(&custom_token(&key, Some("JWT"), c), &r, now)
             .map(|_| ())
@@ -590,33 +586,12 @@ fn service_jwt_claim_rules() {
 
 #[test]
 fn service_jwt_fragment_issuer() {
-    struct Frag(PublicKey);
-    impl SigningKeyResolver for Frag {
-        type Error = NotFound;
-        fn signing_key(
-            &self,
-            did: &Did,
-            fragment: Option<&str>,
-            _: bool,
-        ) -> Result<PublicKey, NotFound> {
-            assert_eq!(did.as_str(), ISS);
-            (fragment == Some("atproto_labeler"))
-                .then(|| self.0.clone())
-                .ok_or(NotFound)
-        }
-    }
     let key = keypair(Curve::P256, 8);
-    let token = create_service_jwt(
-        &ServiceJwtParams {
-            iss: &format!("{ISS}#atproto_labeler"),
-            aud: AUD,
-            lxm: None,
-            now: NOW,
-            jti: "j",
-        },
-        &key,
-    )
-    .expect("create");
+    let token = service_token_with(&key, &format!("{ISS}#atproto_labeler"), None, "j");
+    let r = Resolver {
+        fragment: Some("atproto_labeler"),
+        ..Resolver::new(key.public_key(), key.public_key())
+    };
     let v = verify_service_jwt(
         &token,
         &Expected {
@@ -624,11 +599,12 @@ fn service_jwt_fragment_issuer() {
             lxm: None,
         },
         NOW,
-        &Frag(key.public_key()),
+        &r,
         None,
     )
     .expect("verify");
     assert_eq!(v.did.as_str(), ISS);
+    assert_eq!(*r.calls.borrow(), vec![false]);
 }
 
 #[test]
@@ -723,8 +699,7 @@ fn replay_cache_rejects_second_use() {
     assert_eq!(cache.len(), 2);
 
     // A token without jti cannot be checked for replay.
-    let mut c = claims();
-    c.lxm = Some(LXM.to_owned());
+    let c = lxm_claims();
     let e = verify_service_jwt(
         &custom_token(&key, None, &c),
         &expected(&lxm),
@@ -797,4 +772,114 @@ fn replay_entry_kept_until_token_expiry() {
             .map(|_| ()),
         Err("JwtExpired")
     );
+}
+
+// ---- known-answer vectors ----
+
+/// RFC 7515 A.1 / RFC 7519 §3.1: the HS256 example.
+#[test]
+fn rfc7515_a1_hs256_vector() {
+    let token = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let secret = URL_SAFE_NO_PAD
+        .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
+        .unwrap();
+    let jwt = Jwt::parse(token).unwrap();
+    assert_eq!(jwt.header().alg, Alg::Hs256);
+    assert_eq!(jwt.header().typ.as_deref(), Some("JWT"));
+    assert_eq!(jwt.claims().iss.as_deref(), Some("joe"));
+    assert_eq!(jwt.claims().exp, Some(1_300_819_380));
+    assert_eq!(
+        jwt.claims().extra.get("http://example.com/is_root"),
+        Some(&serde_json::Value::Bool(true))
+    );
+    jwt.verify_hs256(&secret).unwrap();
+    let mut wrong = secret.clone();
+    wrong[0] ^= 1;
+    assert_eq!(jwt.verify_hs256(&wrong), Err(JwtError::BadSignature));
+}
+
+/// RFC 7515 A.3: the ES256 example. Its signature happens to be high-S (as
+/// generic JOSE libraries produce half the time), so the strict verifier
+/// refuses it; its low-S twin verifies, which shows the signing input, the
+/// key and the `r‖s` handling agree with the RFC.
+#[test]
+fn rfc7515_a3_es256_vector_is_high_s() {
+    let input = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    let token = format!(
+        "{input}.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
+    );
+    let x = URL_SAFE_NO_PAD
+        .decode("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU")
+        .unwrap();
+    let y = URL_SAFE_NO_PAD
+        .decode("x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0")
+        .unwrap();
+    let d = URL_SAFE_NO_PAD
+        .decode("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI")
+        .unwrap();
+    let key = PublicKey::from_sec1_bytes(Curve::P256, &[&[4u8][..], &x, &y].concat()).unwrap();
+    let keypair = Keypair::from_private_bytes(Curve::P256, &d).unwrap();
+    assert_eq!(keypair.public_key(), key);
+
+    let jwt = Jwt::parse(&token).unwrap();
+    assert_eq!(jwt.header().alg, Alg::Es256);
+    assert_eq!(jwt.claims().iss.as_deref(), Some("joe"));
+    assert_eq!(jwt.verify_ecdsa(&key), Err(JwtError::HighS));
+
+    let twin = with_signature(&token, &negate_s(jwt.signature(), &P256_N));
+    Jwt::parse(&twin).unwrap().verify_ecdsa(&key).unwrap();
+
+    // Signing the same input with the RFC's key gives a low-S signature that
+    // verifies.
+    let ours = jwt::sign_ecdsa(jwt.header(), jwt.claims(), &keypair).unwrap();
+    Jwt::parse(&ours).unwrap().verify_ecdsa(&key).unwrap();
+}
+
+#[test]
+fn random_jti_is_fresh_hex() {
+    let a = random_jti().unwrap();
+    let b = random_jti().unwrap();
+    assert_eq!(a.len(), 32);
+    assert!(
+        a.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+        "{a}"
+    );
+    assert_ne!(a, b);
+    // Usable as a service-auth jti.
+    let key = keypair(Curve::K256, 50);
+    let token = service_token(&key, &a);
+    assert_eq!(
+        Jwt::parse(&token).unwrap().claims().jti.as_deref(),
+        Some(a.as_str())
+    );
+}
+
+#[test]
+fn duplicate_named_fields_rejected() {
+    let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+    for (h, p, part) in [
+        (
+            r#"{"alg":"ES256"}"#,
+            r#"{"iss":"a","iss":"b"}"#,
+            Part::Payload,
+        ),
+        (
+            r#"{"alg":"ES256"}"#,
+            r#"{"aud":"a","exp":1,"aud":"b"}"#,
+            Part::Payload,
+        ),
+        (r#"{"alg":"ES256","alg":"ES256K"}"#, "{}", Part::Header),
+        (
+            r#"{"alg":"ES256","typ":"JWT","typ":"at+jwt"}"#,
+            "{}",
+            Part::Header,
+        ),
+    ] {
+        let t = format!("{}.{}.AAAA", b64(h), b64(p));
+        assert!(
+            matches!(Jwt::parse(&t), Err(JwtError::Json { part: got, .. }) if got == part),
+            "{h} {p}"
+        );
+    }
 }
