@@ -8,9 +8,11 @@
 //! payload with string `iss`, `aud` and integer `exp` (`BadJwt`) → not
 //! expired (`JwtExpired`) → `aud` (`BadJwtAudience`) → `lxm`
 //! (`BadJwtLexiconMethod`) → `iss` a DID or `did#id` (`BadJwtIss`) →
-//! signature (`BadJwtSignature`): on failure with the cached key the key is
-//! re-resolved once with `fresh = true` and the signature checked again if
-//! the key changed.
+//! signature (`BadJwtSignature`; `HS256` is refused here before any key is
+//! resolved): if it does not verify with the cached key (a bad signature, or
+//! a key of the other curve), the key is re-resolved once with
+//! `fresh = true` and the signature checked again if the key changed. A
+//! malformed, DER or high-S signature fails without re-resolution.
 //!
 //! Differences, all stricter: a high-S or DER signature is rejected (see
 //! [`crate::jwt`]); an `iat` more than [`CLOCK_LEEWAY_SECS`] in the future is
@@ -156,7 +158,8 @@ pub trait ReplayCache {
     ) -> Result<(), ReplayError>;
 }
 
-/// An in-memory [`ReplayCache`] holding at most `capacity` unexpired entries.
+/// An in-memory [`ReplayCache`] holding at most `capacity` unexpired entries
+/// (with capacity 0 it refuses every token).
 /// When full, expired entries are dropped; if none have expired the new token
 /// is refused ([`ReplayError::Full`]) rather than forgetting a live one.
 #[derive(Debug)]
@@ -355,6 +358,13 @@ pub fn verify_service_jwt<R: SigningKeyResolver + ?Sized>(
         });
     }
     let (did, fragment) = parse_iss(iss)?;
+    if jwt.header().alg == Alg::Hs256 {
+        // A shared-secret token cannot be an account's signature; refused
+        // before any key is resolved.
+        return Err(ServiceAuthError::BadJwtSignature(JwtError::UnsupportedAlg(
+            "HS256".to_owned(),
+        )));
+    }
 
     let key = resolver
         .signing_key(&did, fragment, false)

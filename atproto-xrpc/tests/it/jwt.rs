@@ -634,6 +634,13 @@ fn service_jwt_signature_rules() {
         Err("BadJwt")
     );
 
+    // An HS256 token is refused before any key is resolved.
+    let r = Resolver::new(key.public_key(), key.public_key());
+    let hs = jwt::sign_hs256(&Header::new(Alg::Hs256), &lxm_claims(), b"secret").unwrap();
+    let e = verify(&hs, &r, NOW).expect_err("HS256");
+    assert_eq!(e.name(), "BadJwtSignature");
+    assert!(r.calls.borrow().is_empty());
+
     r.fail.set(true);
     let e = verify(&token, &r, NOW).expect_err("unresolvable");
     assert!(matches!(e, ServiceAuthError::KeyResolution(_)));
