@@ -5,13 +5,21 @@
 pub mod error;
 pub mod headers;
 pub mod identity;
+pub mod jwt;
 pub mod method;
 pub mod params;
+pub mod service_auth;
 
 pub use error::{ErrorName, XrpcError};
 pub use headers::{
     HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy, RetryAfter,
 };
 pub use identity::{DidDocError, DidDocument, PlcError};
+pub use jwt::{Alg, Claims, Header, Jwt, JwtError};
 pub use method::{Method, MethodKind, PathError, XrpcPath};
 pub use params::{ParamValue, ParamsError, QueryParams};
+pub use service_auth::{
+    Expected, MemoryReplayCache, ReplayCache, ReplayError, RngError, ServiceAuthError,
+    ServiceJwtParams, SigningKeyResolver, VerifiedServiceJwt, create_service_jwt, random_jti,
+    verify_service_jwt,
+};
