@@ -399,3 +399,80 @@ pub fn lexicon_validate(input: &[u8]) {
         validate_post_value(catalog, post, &value);
     }
 }
+
+/// Any text as an XRPC query string: decoding never panics, and what it
+/// accepts encodes to a query that decodes to the same pairs (when the
+/// encoding, which may be longer than the input, is within the limit).
+pub fn xrpc_query(input: &[u8]) {
+    use atproto_xrpc::params::MAX_QUERY_LEN;
+    let Ok(text) = std::str::from_utf8(input) else {
+        return;
+    };
+    if let Ok(params) = atproto_xrpc::QueryParams::decode(text) {
+        let encoded = params.encode();
+        if encoded.len() > MAX_QUERY_LEN {
+            return;
+        }
+        let again = atproto_xrpc::QueryParams::decode(&encoded)
+            .expect("an encoded query within the limit decodes again");
+        assert_eq!(
+            again.pairs(),
+            params.pairs(),
+            "query pairs changed on a round trip"
+        );
+    }
+}
+
+/// Any bytes as the DID document of a fixed DID: parsing and every
+/// accessor return values or typed errors, never panic.
+pub fn did_document(input: &[u8]) {
+    let did: atproto_core::Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+        .parse()
+        .expect("valid DID");
+    if let Ok(doc) = atproto_xrpc::DidDocument::parse(input, &did) {
+        let _ = doc.handle();
+        let _ = doc.signing_key();
+        let _ = doc.pds_endpoint();
+    }
+}
+
+/// Any bytes as a did:plc operation log: parsing and verification never
+/// panic; each parsed operation writes back to JSON that parses to the same
+/// operation.
+pub fn plc_log(input: &[u8]) {
+    use atproto_xrpc::identity::plc::{parse_log, parse_operation, verify_log};
+    if let Ok(ops) = parse_log(input) {
+        for op in &ops {
+            let json = serde_json::to_vec(op).expect("an operation serializes");
+            assert_eq!(
+                parse_operation(&json).as_ref(),
+                Ok(op),
+                "operation changed on a JSON round trip"
+            );
+        }
+        if let Some(first) = ops.first() {
+            let _ = verify_log(&first.genesis_did(), &ops);
+        }
+    }
+}
+
+/// Any text as a compact JWS: parsing and verification never panic, and a
+/// parsed token keeps its signed input as given.
+pub fn jwt_parse(input: &[u8]) {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return;
+    };
+    if let Ok(jwt) = atproto_xrpc::Jwt::parse(text) {
+        assert!(
+            text.starts_with(jwt.signing_input()),
+            "signing input is not the token's prefix"
+        );
+        let _ = jwt.verify_ecdsa(&jwt_key().public_key());
+        let _ = jwt.verify_hs256(b"fuzz secret");
+    }
+}
+
+fn jwt_key() -> &'static atproto_core::crypto::Keypair {
+    static KEY: OnceLock<atproto_core::crypto::Keypair> = OnceLock::new();
+    KEY.get_or_init(|| bench_keypair().expect("the bench key"))
+}
