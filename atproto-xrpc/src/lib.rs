@@ -9,6 +9,8 @@ pub mod jwt;
 pub mod method;
 pub mod params;
 pub mod service_auth;
+#[cfg(feature = "client")]
+pub mod transport;
 
 pub use error::{ErrorName, XrpcError};
 pub use headers::{
@@ -23,3 +25,5 @@ pub use service_auth::{
     ServiceJwtParams, SigningKeyResolver, VerifiedServiceJwt, create_service_jwt, random_jti,
     verify_service_jwt,
 };
+#[cfg(feature = "client")]
+pub use transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};
