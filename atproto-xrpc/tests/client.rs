@@ -1,0 +1,1 @@
+//! XRPC client tests.
