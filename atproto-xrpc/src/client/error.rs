@@ -11,9 +11,10 @@ use super::store::StoreError;
 pub enum ClientError {
     /// The server answered with a status outside 2xx. The error keeps the
     /// status, the name and message of the body (or the status's standard
-    /// name), and the `Retry-After` / `RateLimit-*` headers.
+    /// name), and the `Retry-After` / `RateLimit-*` headers. Boxed to keep
+    /// `Result<_, ClientError>` small.
     #[error("XRPC error (HTTP {status}): {0}", status = .0.status)]
-    Xrpc(XrpcError),
+    Xrpc(Box<XrpcError>),
     /// The request got no response.
     #[error(transparent)]
     Transport(TransportError),
@@ -71,7 +72,7 @@ pub enum ClientError {
     /// `InvalidToken` from `com.atproto.server.refreshSession`); the session
     /// has been cleared, in memory and in the store.
     #[error("session expired, log in again: {0}")]
-    SessionExpired(XrpcError),
+    SessionExpired(Box<XrpcError>),
     /// `com.atproto.server.getSession` answered for another account than
     /// the session being resumed.
     #[error("session is for {expected} but the server says {found}")]
@@ -126,6 +127,6 @@ impl From<TransportError> for ClientError {
 
 impl From<XrpcError> for ClientError {
     fn from(e: XrpcError) -> Self {
-        ClientError::Xrpc(e)
+        ClientError::Xrpc(Box::new(e))
     }
 }

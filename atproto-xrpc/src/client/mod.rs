@@ -323,7 +323,7 @@ impl<H: HttpClient> XrpcClient<H> {
                 ..error
             },
         };
-        Err(ClientError::Xrpc(error))
+        Err(ClientError::Xrpc(Box::new(error)))
     }
 
     async fn send_request(&self, request: XrpcRequest) -> Result<XrpcResponse, ClientError> {
