@@ -91,7 +91,7 @@ type SharedCatalog = Arc<dyn Borrow<Catalog> + Send + Sync>;
 /// let out: serde_json::Value = client
 ///     .query_with(
 ///         "app.bsky.feed.getTimeline",
-///         &[("limit", 10)].into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+///         &serde_json::json!({"limit": 10}),
 ///         CallOptions::new().bearer("access-jwt"),
 ///     )
 ///     .await?;
