@@ -907,6 +907,39 @@ async fn login_calls_resume_and_logout() -> TestResult {
     assert_eq!(resumed.access_jwt, "access-1");
     assert_eq!(other_store.load()?, Some(resumed));
 
+    // A call with its own bearer token is sent as it is.
+    let options = CallOptions::new().bearer("service-token");
+    let out: Value = client.query_with("com.example.echo", &(), options).await?;
+    assert_eq!(out["authorization"], "Bearer service-token");
+
+    // Resuming a session of another account fails and clears it.
+    let (third, third_store) = session_client(&base)?;
+    third_store.save(&session)?;
+    let bob = Session {
+        did: "did:plc:bob".into(),
+        ..session.clone()
+    };
+    let r = third.resume(bob).await;
+    assert!(
+        matches!(r, Err(ClientError::SessionMismatch { ref expected, ref found })
+            if expected == "did:plc:bob" && found == "did:plc:alice"),
+        "{r:?}"
+    );
+    assert_eq!(third.session(), None);
+    assert_eq!(third_store.load()?, None);
+
+    // A token the server does not know (401): no current session, store kept.
+    let (fourth, fourth_store) = session_client(&base)?;
+    fourth_store.save(&session)?;
+    let stranger = Session {
+        access_jwt: "bogus".into(),
+        ..session.clone()
+    };
+    let r = fourth.resume(stranger).await;
+    assert_eq!(r.err().and_then(|e| e.status()), Some(401));
+    assert_eq!(fourth.session(), None);
+    assert_eq!(fourth_store.load()?, Some(session.clone()));
+
     client.logout().await?;
     assert_eq!(srv.deletes.load(Ordering::SeqCst), 1);
     assert_eq!(client.session(), None);
@@ -960,6 +993,26 @@ async fn expired_token_is_refreshed_once_for_16_concurrent_callers() -> TestResu
         "kept across refresh"
     );
     assert_eq!(store.load()?, Some(session));
+    Ok(())
+}
+
+#[tokio::test]
+async fn resume_refreshes_an_expired_session() -> TestResult {
+    let (base, srv) = serve().await?;
+    let (first, _) = session_client(&base)?;
+    let session = first.login("alice.test", "hunter2", None).await?;
+    srv.access_valid.store(false, Ordering::SeqCst);
+    let (client, store) = session_client(&base)?;
+    let resumed = client.resume(session).await?;
+    assert_eq!(srv.refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(resumed.access_jwt, "access-2");
+    assert_eq!(resumed.handle, "alice2.test");
+    assert_eq!(store.load()?, Some(resumed));
+    // refresh() on demand.
+    let again = client.refresh().await?;
+    assert_eq!(again.refresh_jwt, "refresh-3");
+    assert_eq!(again.handle, "alice.test", "the refresh answer's handle");
+    assert_eq!(again.email.as_deref(), Some("new@example.com"), "kept");
     Ok(())
 }
 

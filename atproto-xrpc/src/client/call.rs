@@ -41,7 +41,8 @@ pub struct CallOptions {
     /// `atproto-accept-labelers` for this call (replaces the client's).
     pub accept_labelers: Option<LabelerList>,
     /// `Authorization: Bearer <token>`. A [`SessionClient`](super::SessionClient)
-    /// sets it to the session's access token, replacing any given here.
+    /// sets it to the session's access token when it is unset, and sends a
+    /// call that sets it with that token and no session handling.
     pub bearer: Option<String>,
     /// The time limit of each attempt (else the transport's own).
     pub timeout: Option<Duration>,

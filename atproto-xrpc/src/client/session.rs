@@ -92,15 +92,21 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    /// Takes the tokens and account fields of a refresh answer, keeping the
-    /// email fields the answer does not carry.
+    /// Takes the tokens, DID and handle of a refresh answer (and the
+    /// account status when it tells), keeping the rest.
     fn refreshed(&self, answer: Session) -> Session {
+        let (active, status) = match answer.active {
+            Some(_) => (answer.active, answer.status),
+            None => (self.active, self.status.clone()),
+        };
         Session {
-            service: self.service.clone(),
-            email: answer.email.or_else(|| self.email.clone()),
-            email_confirmed: answer.email_confirmed.or(self.email_confirmed),
-            email_auth_factor: answer.email_auth_factor.or(self.email_auth_factor),
-            ..answer
+            did: answer.did,
+            handle: answer.handle,
+            access_jwt: answer.access_jwt,
+            refresh_jwt: answer.refresh_jwt,
+            active,
+            status,
+            ..self.clone()
         }
     }
 }
@@ -230,12 +236,15 @@ impl<H: HttpClient> SessionClient<H> {
     /// `com.atproto.server.getSession` (refreshing the tokens if the access
     /// token has expired) and takes the account fields from the answer.
     ///
+    /// On failure there is no current session, as in the reference agent;
+    /// the store is cleared too when the server refused the tokens
+    /// (`ExpiredToken`, `InvalidToken`, a DID mismatch), and kept otherwise
+    /// (a network failure, a 5xx), so that a later run can try again.
+    ///
     /// # Errors
     /// [`ClientError::SessionMismatch`] if the server answers for another
-    /// DID (the session is cleared), [`ClientError::SessionExpired`] if the
-    /// refresh token is refused, or the call's error (a refused access
-    /// token, `ExpiredToken` aside, clears the session as in the reference:
-    /// `InvalidToken`; other failures keep it).
+    /// DID, [`ClientError::SessionExpired`] if the refresh token is refused,
+    /// or the call's error.
     pub async fn resume(&self, session: Session) -> Result<Session, ClientError> {
         *self.lock() = Some(session);
         let info: SessionInfo = match self.query(GET_SESSION, &()).await {
@@ -244,7 +253,10 @@ impl<H: HttpClient> SessionClient<H> {
                 self.clear()?;
                 return Err(ClientError::Xrpc(e));
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                *self.lock() = None;
+                return Err(e);
+            }
         };
         let current = self.session().ok_or(ClientError::NoSession)?;
         if info.did != current.did {
@@ -336,6 +348,10 @@ impl<H: HttpClient> SessionClient<H> {
     }
 
     async fn send_authed(&self, mut request: XrpcRequest) -> Result<XrpcResponse, ClientError> {
+        if request.options.bearer.is_some() {
+            // The caller's own credentials (a service-auth token, say).
+            return self.client.send(request).await;
+        }
         let token = self.access_token()?;
         request.options.bearer = Some(token.clone());
         match self.client.send(request.clone()).await {
@@ -350,9 +366,11 @@ impl<H: HttpClient> SessionClient<H> {
 }
 
 impl<H: HttpClient> XrpcCall for SessionClient<H> {
-    /// Sends the request with the session's access token (replacing any
-    /// bearer in its options); on `ExpiredToken`, refreshes once and sends
-    /// it again.
+    /// Sends the request with the session's access token; on
+    /// `ExpiredToken`, refreshes once and sends it again. A request that
+    /// already has a bearer token in its options is sent as it is, with no
+    /// session (as the reference agent leaves an `authorization` header set
+    /// by the caller alone).
     fn send(
         &self,
         request: XrpcRequest,
