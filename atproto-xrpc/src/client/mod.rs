@@ -78,8 +78,8 @@ type SharedCatalog = Arc<dyn Borrow<Catalog> + Send + Sync>;
 ///
 /// A status outside 2xx is [`ClientError::Xrpc`] with the body's error name
 /// and message and the `Retry-After` / `RateLimit-*` headers. Calls are
-/// retried per the [`RetryPolicy`] (the default: three attempts; see
-/// [`retry`](RetryPolicy) for which failures).
+/// retried per the [`RetryPolicy`] (the default: three attempts; its docs
+/// say which failures are retried).
 ///
 /// ```no_run
 /// use atproto_xrpc::client::{CallOptions, XrpcCall, XrpcClient};

@@ -1,32 +1,4 @@
 //! When a failed call is tried again, and how long to wait first.
-//!
-//! [`RetryPolicy`] says how many attempts a call gets and how the wait grows
-//! between them (exponential backoff from `base_delay`, capped at
-//! `max_delay`, shortened by up to `jitter` of itself at random so that
-//! clients that failed together do not come back together). A server's
-//! `Retry-After` replaces the backoff, capped at `max_delay` too.
-//!
-//! What is retried:
-//!
-//! | failure | query (`GET`) | procedure (`POST`) |
-//! |---|---|---|
-//! | 429 RateLimitExceeded | yes | yes |
-//! | 503 NotEnoughResources | yes | yes |
-//! | 502 UpstreamFailure, 504 UpstreamTimeout | yes | no |
-//! | timeout, connection failure | yes | no |
-//! | any other status | no | no |
-//!
-//! A query is idempotent, so it is retried on anything transient. A
-//! procedure may have been carried out even though its answer was lost (a
-//! 502 or 504 from a proxy after the PDS wrote, a connection cut after the
-//! request went out), and doing it twice can create two records; it is
-//! retried only on 429 and 503, the answers of a server (or its rate
-//! limiter) that turned the request away without processing it. The body
-//! itself is always replayable: it is held as [`bytes::Bytes`] and sent
-//! again unchanged.
-//!
-//! Time comes from a [`Timer`], [`TokioTimer`] unless set, so that tests can
-//! record the waits instead of sleeping.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -35,7 +7,33 @@ use crate::transport::{BoxFuture, TransportError};
 
 use super::error::ClientError;
 
-/// How many times a call is attempted and how long to wait between attempts.
+/// How many times a call is attempted and how long to wait between
+/// attempts: exponential backoff from `base_delay`, capped at
+/// `max_delay`, shortened by up to `jitter` of itself at random so that
+/// clients that failed together do not come back together). A server's
+/// `Retry-After` replaces the backoff, capped at `max_delay` too.
+///
+/// What is retried:
+///
+/// | failure | query (`GET`) | procedure (`POST`) |
+/// |---|---|---|
+/// | 429 RateLimitExceeded | yes | yes |
+/// | 503 NotEnoughResources | yes | yes |
+/// | 502 UpstreamFailure, 504 UpstreamTimeout | yes | no |
+/// | timeout, connection failure | yes | no |
+/// | any other status | no | no |
+///
+/// A query is idempotent, so it is retried on anything transient. A
+/// procedure may have been carried out even though its answer was lost (a
+/// 502 or 504 from a proxy after the PDS wrote, a connection cut after the
+/// request went out), and doing it twice can create two records; it is
+/// retried only on 429 and 503, the answers of a server (or its rate
+/// limiter) that turned the request away without processing it. The body
+/// itself is always replayable: it is held as [`bytes::Bytes`] and sent
+/// again unchanged.
+///
+/// Time comes from a [`Timer`], [`TokioTimer`] unless set, so that tests can
+/// record the waits instead of sleeping.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; `1` (or `0`) never retries.

@@ -1,25 +1,6 @@
 //! An account's session ([`Session`]) and the client that uses it
 //! ([`SessionClient`]): login, resume, logout, and the access token sent
 //! with every call and refreshed when it expires.
-//!
-//! Refresh follows the reference agent (`@atproto/api`'s
-//! `CredentialSession`): a call answered with `ExpiredToken` (status 400, or
-//! 401) triggers `com.atproto.server.refreshSession` with the refresh JWT,
-//! the new tokens are stored, and the call is sent once more. If the refresh
-//! is refused with `ExpiredToken` or `InvalidToken`, the session is cleared
-//! (in memory and in the store) and the call fails with
-//! [`ClientError::SessionExpired`]; any other refresh failure (the network,
-//! a 5xx) is returned as it is and the session kept.
-//!
-//! Refreshes are single flight: callers that see their token expire at the
-//! same time queue on one lock; the first refreshes, and the others, finding
-//! that the token they were refused is no longer the current one, retry with
-//! the new token without refreshing again. A refresh token is single use on
-//! the reference PDS, so a second refresh with it would fail.
-//!
-//! Not done here: the reference agent also moves to the PDS named in the
-//! `didDoc` of the session answers; this client keeps the service it was
-//! built for.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -136,6 +117,26 @@ struct SessionInfo {
 /// An [`XrpcClient`] with an account's session: every call through its
 /// [`XrpcCall`] methods carries the access token, and an expired token is
 /// refreshed once (for all concurrent callers) and the call retried.
+///
+/// Refresh follows the reference agent (`@atproto/api`'s
+/// `CredentialSession`): a call answered with `ExpiredToken` (status 400, or
+/// 401) triggers `com.atproto.server.refreshSession` with the refresh JWT,
+/// the new tokens are stored, and the call is sent once more. If the refresh
+/// is refused with `ExpiredToken` or `InvalidToken`, the session is cleared
+/// (in memory and in the store) and the call fails with
+/// [`ClientError::SessionExpired`]; any other refresh failure (the network,
+/// a 5xx) is returned as it is and the session kept.
+///
+/// Refreshes are single flight: callers that see their token expire at the
+/// same time queue on one lock; the first refreshes, and the others, finding
+/// that the token they were refused is no longer the current one, retry with
+/// the new token without refreshing again. The reference PDS rotates the
+/// refresh token at each refresh and honours a used one only within a short
+/// grace period, so parallel refreshes would be wasteful at best.
+///
+/// Not done here: the reference agent also moves to the PDS named in the
+/// `didDoc` of the session answers; this client keeps the service it was
+/// built for.
 pub struct SessionClient<H: HttpClient = ReqwestClient> {
     client: XrpcClient<H>,
     store: Arc<dyn SessionStore>,

@@ -1,9 +1,5 @@
 //! Where a [`Session`] is kept between runs: [`SessionStore`], with
 //! [`MemorySessionStore`] and [`FileSessionStore`].
-//!
-//! The trait is synchronous: a session is a few hundred bytes of JSON, and
-//! the store is touched at login, at each token refresh and at logout, not
-//! per call.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +11,10 @@ use super::session::Session;
 /// Keeps the session: [`SessionClient`](super::SessionClient) saves it after
 /// login and each refresh, and clears it at logout or when the refresh token
 /// is refused.
+///
+/// The trait is synchronous: a session is a few hundred bytes of JSON, and
+/// the store is touched at login, at each token refresh and at logout, not
+/// per call.
 pub trait SessionStore: Send + Sync {
     /// The stored session, `None` if there is none.
     ///
