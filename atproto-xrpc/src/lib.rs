@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod error;
 pub mod headers;
 pub mod identity;
@@ -12,6 +14,12 @@ pub mod service_auth;
 #[cfg(feature = "client")]
 pub mod transport;
 
+#[cfg(feature = "client")]
+pub use client::{
+    CallOptions, ClientError, FileSessionStore, MemorySessionStore, RetryPolicy, Session,
+    SessionClient, SessionStore, StoreError, Timer, TokioTimer, XrpcCall, XrpcClient, XrpcRequest,
+    XrpcResponse,
+};
 pub use error::{ErrorName, XrpcError};
 pub use headers::{
     HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy, RetryAfter,
