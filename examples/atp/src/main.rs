@@ -18,6 +18,7 @@ mod mst;
 mod progress;
 mod repo;
 mod syntax;
+mod xrpc;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Time the shared benchmark workloads without criterion.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Call XRPC methods, with or without a logged-in session.
+    #[command(subcommand)]
+    Xrpc(xrpc::Command),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Car(cmd) => car::run(cmd),
         Command::Lexicon(cmd) => lexicon::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Xrpc(cmd) => xrpc::run(cmd),
     };
     match result {
         Ok(code) => code,
