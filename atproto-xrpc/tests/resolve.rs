@@ -1113,3 +1113,31 @@ async fn did_web_with_port_over_real_http_on_loopback() {
     );
     server.abort();
 }
+
+#[tokio::test]
+async fn request_time_limits_and_did_key_issuers() {
+    let http = FakeHttp::default();
+    http.route(&format!("http://plc.test/{PLC}"), Route::Hang);
+    let plc = PlcResolver::with_directory(&http, "http://plc.test")
+        .with_timeout(Duration::from_millis(20));
+    let err = plc.resolve_did(&did(PLC)).await.unwrap_err();
+    assert!(matches!(err, ResolveError::Timeout(_)) && err.is_transient());
+    http.route(
+        "https://slow.example.com/.well-known/atproto-did",
+        Route::Hang,
+    );
+    let wk = WellKnownResolver::new(&http).with_timeout(Duration::from_millis(20));
+    assert!(matches!(
+        wk.resolve_handle(&handle("slow.example.com")).await,
+        Err(ResolveError::Timeout(_))
+    ));
+
+    // A did:key issuer is its own key; nothing is fetched.
+    let before = http.log().len();
+    let k = key(9).public_key();
+    let got = resolve_signing_key(&plc, &did(&k.to_did_key()), None, false)
+        .await
+        .unwrap();
+    assert_eq!(got, k);
+    assert_eq!(http.log().len(), before);
+}

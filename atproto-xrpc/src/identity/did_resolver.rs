@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use atproto_core::Did;
 
@@ -195,11 +196,13 @@ macro_rules! forward_did_resolver {
 }
 forward_did_resolver!(Arc<T>, Box<T>, &T);
 
-/// Sends a `GET` for `url` with the given `Accept` header.
+/// Sends a `GET` for `url` with the given `Accept` header, within `limit`
+/// if there is one.
 pub(crate) async fn http_get<C: HttpClient + ?Sized>(
     client: &C,
     url: &str,
     accept: &str,
+    limit: Option<Duration>,
 ) -> Result<HttpResponse, ResolveError> {
     let request = http::Request::get(url)
         .header(http::header::ACCEPT, accept)
@@ -207,7 +210,14 @@ pub(crate) async fn http_get<C: HttpClient + ?Sized>(
         .map_err(|e| {
             ResolveError::transport(TransportError::InvalidRequest(format!("{url}: {e}")))
         })?;
-    client.send(request).await.map_err(ResolveError::transport)
+    let send = client.send(request);
+    let result = match limit {
+        Some(limit) => tokio::time::timeout(limit, send)
+            .await
+            .map_err(|_| ResolveError::Timeout(url.to_owned()))?,
+        None => send.await,
+    };
+    result.map_err(ResolveError::transport)
 }
 
 /// Whether `host` (a host name or address, without port) is a loopback one.
@@ -263,6 +273,7 @@ fn document_from_response(
 pub struct PlcResolver<C> {
     client: C,
     directory: String,
+    timeout: Option<Duration>,
 }
 
 impl<C: HttpClient> PlcResolver<C> {
@@ -277,7 +288,16 @@ impl<C: HttpClient> PlcResolver<C> {
         PlcResolver {
             client,
             directory: url.trim_end_matches('/').to_owned(),
+            timeout: None,
         }
+    }
+
+    /// Limits each request to `limit` (beyond the transport's own limit);
+    /// past it, [`ResolveError::Timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 
     /// The directory URL.
@@ -296,6 +316,7 @@ impl<C: HttpClient> PlcResolver<C> {
             &self.client,
             &url,
             "application/did+ld+json, application/json",
+            self.timeout,
         )
         .await?;
         if response.status().as_u16() == 410 {
@@ -317,6 +338,7 @@ impl<C: HttpClient> DidResolver for PlcResolver<C> {
 pub struct WebResolver<C> {
     client: C,
     allow_http_loopback: bool,
+    timeout: Option<Duration>,
 }
 
 impl<C: HttpClient> WebResolver<C> {
@@ -325,7 +347,16 @@ impl<C: HttpClient> WebResolver<C> {
         WebResolver {
             client,
             allow_http_loopback: false,
+            timeout: None,
         }
+    }
+
+    /// Limits each request to `limit` (beyond the transport's own limit);
+    /// past it, [`ResolveError::Timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 
     /// With `allow`, a loopback host (`localhost`, `*.localhost`,
@@ -392,6 +423,7 @@ impl<C: HttpClient> WebResolver<C> {
             &self.client,
             &url,
             "application/did+ld+json, application/json",
+            self.timeout,
         )
         .await?;
         document_from_response(did, &url, &response)
@@ -439,6 +471,15 @@ impl<C: HttpClient> Resolver<C> {
     #[must_use]
     pub fn allow_http_loopback(mut self, allow: bool) -> Self {
         self.web.allow_http_loopback = allow;
+        self
+    }
+
+    /// Limits each request of both methods to `limit`; see
+    /// [`PlcResolver::with_timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.plc.timeout = Some(limit);
+        self.web.timeout = Some(limit);
         self
     }
 }

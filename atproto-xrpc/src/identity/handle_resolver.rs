@@ -162,6 +162,7 @@ impl<L: TxtLookup> HandleResolver for DnsTxtResolver<L> {
 pub struct WellKnownResolver<C> {
     client: C,
     allow_http_loopback: bool,
+    timeout: Option<Duration>,
 }
 
 impl<C: HttpClient> WellKnownResolver<C> {
@@ -170,7 +171,16 @@ impl<C: HttpClient> WellKnownResolver<C> {
         WellKnownResolver {
             client,
             allow_http_loopback: false,
+            timeout: None,
         }
+    }
+
+    /// Limits each request to `limit` (beyond the transport's own limit);
+    /// past it, [`ResolveError::Timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 
     /// With `allow`, a loopback handle (`localhost`-style names, which need a
@@ -190,7 +200,7 @@ impl<C: HttpClient> WellKnownResolver<C> {
             "{}/.well-known/atproto-did",
             origin(handle.as_str(), self.allow_http_loopback)
         );
-        let response = http_get(&self.client, &url, "text/plain").await?;
+        let response = http_get(&self.client, &url, "text/plain", self.timeout).await?;
         let status = response.status().as_u16();
         if status == 404 {
             return Err(ResolveError::NotFound(format!(
@@ -366,6 +376,7 @@ impl<D: HandleResolver, H: HandleResolver> HandleResolver for DefaultHandleResol
 pub struct XrpcHandleResolver<C> {
     client: C,
     service: String,
+    timeout: Option<Duration>,
 }
 
 impl<C: HttpClient> XrpcHandleResolver<C> {
@@ -375,7 +386,16 @@ impl<C: HttpClient> XrpcHandleResolver<C> {
         XrpcHandleResolver {
             client,
             service: service.trim_end_matches('/').to_owned(),
+            timeout: None,
         }
+    }
+
+    /// Limits each request to `limit` (beyond the transport's own limit);
+    /// past it, [`ResolveError::Timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 
     async fn resolve(&self, handle: &Handle) -> Result<Did, ResolveError> {
@@ -391,7 +411,7 @@ impl<C: HttpClient> XrpcHandleResolver<C> {
             self.service,
             query.encode()
         );
-        let response = http_get(&self.client, &url, "application/json").await?;
+        let response = http_get(&self.client, &url, "application/json", self.timeout).await?;
         match response.status().as_u16() {
             200 => {}
             400 | 404 => {

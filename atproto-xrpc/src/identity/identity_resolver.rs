@@ -7,6 +7,69 @@
 //! [`Handle::INVALID`] (`handle.invalid`), as the reference does, and any
 //! failure of the handle lookup in the back-check counts as "does not
 //! verify". Handles are compared in lowercase.
+//!
+//! A resolver for an app or a service, with caches, and the same DID cache
+//! serving service-auth verification:
+//!
+//! ```no_run
+//! use atproto_xrpc::identity::{
+//!     CacheConfig, CachingDidResolver, CachingHandleResolver, DefaultHandleResolver,
+//!     DidKeyResolver, HickoryTxtLookup, IdentityResolver, Resolver,
+//! };
+//! use atproto_xrpc::{Expected, ReqwestClient, verify_service_jwt};
+//!
+//! # async fn run(token: &str, now: i64) -> Result<(), Box<dyn std::error::Error>> {
+//! let http = ReqwestClient::new()?;
+//! let dids = CachingDidResolver::new(Resolver::new(http.clone()), CacheConfig::default());
+//! let handles = CachingHandleResolver::new(
+//!     DefaultHandleResolver::new(HickoryTxtLookup::from_system_conf()?, http),
+//!     CacheConfig::default(),
+//! );
+//! let identities = IdentityResolver::new(dids.clone(), handles);
+//!
+//! let id = identities.resolve_identifier("atproto.com").await?;
+//! println!("{} {} {:?}", id.did, id.handle, id.pds);
+//! if let Some(key) = &id.signing_key {
+//!     println!("{}", key.to_did_key());
+//! }
+//!
+//! // Service auth: issuers' keys through the same cache (re-fetched once
+//! // when a cached key fails to verify).
+//! let keys = DidKeyResolver::new(dids);
+//! let expected = Expected { aud: Some("did:web:feed.example.com"), lxm: None };
+//! let verified = verify_service_jwt(token, &expected, now, &keys, None)?;
+//! println!("call from {}", verified.did);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same with fixed tables, as tests use it:
+//!
+//! ```
+//! use atproto_core::Did;
+//! use atproto_xrpc::identity::{
+//!     DidDocument, IdentityResolver, MemoryDidResolver, MemoryHandleResolver,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let did: Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz".parse()?;
+//! let dids = MemoryDidResolver::new();
+//! dids.insert(DidDocument::parse(
+//!     br#"{"id":"did:plc:ewvi7nxzyoun6zhxrhs64oiz","alsoKnownAs":["at://Alice.example.com"]}"#,
+//!     &did,
+//! )?);
+//! let handles = MemoryHandleResolver::new();
+//! handles.insert(&"alice.example.com".parse()?, did.clone());
+//! let identities = IdentityResolver::new(dids, handles);
+//!
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! let id = runtime.block_on(identities.resolve_identifier("@ALICE.example.com"))?;
+//! assert_eq!(id.did, did);
+//! assert_eq!(id.handle.as_str(), "alice.example.com");
+//! assert_eq!(id.signing_key, None); // this document has no #atproto key
+//! # Ok(())
+//! # }
+//! ```
 
 use atproto_core::{Did, Handle, PublicKey};
 

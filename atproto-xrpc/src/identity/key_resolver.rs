@@ -62,7 +62,8 @@ pub fn key_from_document(
 }
 
 /// Resolves `did` with `resolver` (or, with `fresh`, re-fetches it) and
-/// returns its key for `fragment` (see [`key_from_document`]).
+/// returns its key for `fragment` (see [`key_from_document`]). A `did:key`
+/// is its own key and is not resolved, as in the reference.
 ///
 /// # Errors
 /// The resolution's [`ResolveError`], or the document has no such key.
@@ -72,6 +73,12 @@ pub async fn resolve_signing_key<R: DidResolver + ?Sized>(
     fragment: Option<&str>,
     fresh: bool,
 ) -> Result<PublicKey, ResolveError> {
+    if did.method() == "key" {
+        return PublicKey::from_did_key(did.as_str()).map_err(|e| ResolveError::InvalidDid {
+            did: did.as_str().to_owned(),
+            reason: e.to_string(),
+        });
+    }
     let document = if fresh {
         resolver.refresh_did(did).await?
     } else {
