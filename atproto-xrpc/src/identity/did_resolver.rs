@@ -176,25 +176,26 @@ pub trait DidResolver: Send + Sync {
     }
 }
 
-macro_rules! forward_did_resolver {
-    ($($ty:ty),*) => {$(
-        impl<T: DidResolver + ?Sized> DidResolver for $ty {
-            fn resolve_did<'a>(
-                &'a self,
-                did: &'a Did,
-            ) -> BoxFuture<'a, Result<DidDocument, ResolveError>> {
-                (**self).resolve_did(did)
+/// Implements a resolver trait for `Arc`, `Box` and `&` of implementors.
+macro_rules! forward_resolver {
+    ($trait:ident, $resolve:ident, $refresh:ident, $arg:ty, $out:ty) => {
+        forward_resolver!(@one $trait, $resolve, $refresh, $arg, $out, std::sync::Arc<T>);
+        forward_resolver!(@one $trait, $resolve, $refresh, $arg, $out, Box<T>);
+        forward_resolver!(@one $trait, $resolve, $refresh, $arg, $out, &T);
+    };
+    (@one $trait:ident, $resolve:ident, $refresh:ident, $arg:ty, $out:ty, $ty:ty) => {
+        impl<T: $trait + ?Sized> $trait for $ty {
+            fn $resolve<'a>(&'a self, arg: &'a $arg) -> BoxFuture<'a, Result<$out, ResolveError>> {
+                (**self).$resolve(arg)
             }
-            fn refresh_did<'a>(
-                &'a self,
-                did: &'a Did,
-            ) -> BoxFuture<'a, Result<DidDocument, ResolveError>> {
-                (**self).refresh_did(did)
+            fn $refresh<'a>(&'a self, arg: &'a $arg) -> BoxFuture<'a, Result<$out, ResolveError>> {
+                (**self).$refresh(arg)
             }
         }
-    )*};
+    };
 }
-forward_did_resolver!(Arc<T>, Box<T>, &T);
+pub(crate) use forward_resolver;
+forward_resolver!(DidResolver, resolve_did, refresh_did, Did, DidDocument);
 
 /// Sends a `GET` for `url` with the given `Accept` header, within `limit`
 /// if there is one.
@@ -220,6 +221,29 @@ pub(crate) async fn http_get<C: HttpClient + ?Sized>(
     result.map_err(ResolveError::transport)
 }
 
+/// Adds `with_timeout` to an HTTP resolver with a `timeout` field, and
+/// implements the resolver trait with its `async fn resolve`.
+macro_rules! http_resolver {
+    ($ty:ident, $trait:ident :: $method:ident ( $arg:ty ) -> $out:ty) => {
+        impl<C: HttpClient> $ty<C> {
+            /// Limits each request to `limit` (beyond the transport's own
+            /// limit); past it, [`ResolveError::Timeout`].
+            #[must_use]
+            pub fn with_timeout(mut self, limit: std::time::Duration) -> Self {
+                self.timeout = Some(limit);
+                self
+            }
+        }
+
+        impl<C: HttpClient> $trait for $ty<C> {
+            fn $method<'a>(&'a self, arg: &'a $arg) -> BoxFuture<'a, Result<$out, ResolveError>> {
+                Box::pin(self.resolve(arg))
+            }
+        }
+    };
+}
+pub(crate) use http_resolver;
+
 /// Whether `host` (a host name or address, without port) is a loopback one.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
@@ -244,12 +268,21 @@ pub(crate) fn origin(authority: &str, allow_http_loopback: bool) -> String {
     }
 }
 
-/// Reads a DID document from a response: 200 → parsed, 404 → not found.
-fn document_from_response(
+/// Fetches the DID document of `did` at `url`: 200 → parsed, 404 → not
+/// found, 410 → deactivated, any other status an error.
+async fn fetch_document<C: HttpClient>(
+    client: &C,
     did: &Did,
     url: &str,
-    response: &HttpResponse,
+    limit: Option<Duration>,
 ) -> Result<DidDocument, ResolveError> {
+    let response = http_get(
+        client,
+        url,
+        "application/did+ld+json, application/json",
+        limit,
+    )
+    .await?;
     match response.status().as_u16() {
         200 => DidDocument::parse(response.body(), did).map_err(|source| {
             ResolveError::InvalidDocument {
@@ -258,6 +291,7 @@ fn document_from_response(
             }
         }),
         404 => Err(ResolveError::NotFound(format!("DID {did}"))),
+        410 => Err(ResolveError::Deactivated(did.as_str().to_owned())),
         status => Err(ResolveError::BadStatus {
             url: url.to_owned(),
             status,
@@ -292,14 +326,6 @@ impl<C: HttpClient> PlcResolver<C> {
         }
     }
 
-    /// Limits each request to `limit` (beyond the transport's own limit);
-    /// past it, [`ResolveError::Timeout`].
-    #[must_use]
-    pub fn with_timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
-    }
-
     /// The directory URL.
     #[must_use]
     pub fn directory(&self) -> &str {
@@ -312,25 +338,11 @@ impl<C: HttpClient> PlcResolver<C> {
             reason: e.to_string(),
         })?;
         let url = format!("{}/{}", self.directory, did);
-        let response = http_get(
-            &self.client,
-            &url,
-            "application/did+ld+json, application/json",
-            self.timeout,
-        )
-        .await?;
-        if response.status().as_u16() == 410 {
-            return Err(ResolveError::Deactivated(did.as_str().to_owned()));
-        }
-        document_from_response(did, &url, &response)
+        fetch_document(&self.client, did, &url, self.timeout).await
     }
 }
 
-impl<C: HttpClient> DidResolver for PlcResolver<C> {
-    fn resolve_did<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<DidDocument, ResolveError>> {
-        Box::pin(self.resolve(did))
-    }
-}
+http_resolver!(PlcResolver, DidResolver::resolve_did(Did) -> DidDocument);
 
 /// Resolves did:web (host form only) through
 /// `https://<host>/.well-known/did.json`; see the [module docs](self).
@@ -349,14 +361,6 @@ impl<C: HttpClient> WebResolver<C> {
             allow_http_loopback: false,
             timeout: None,
         }
-    }
-
-    /// Limits each request to `limit` (beyond the transport's own limit);
-    /// past it, [`ResolveError::Timeout`].
-    #[must_use]
-    pub fn with_timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
     }
 
     /// With `allow`, a loopback host (`localhost`, `*.localhost`,
@@ -419,22 +423,11 @@ impl<C: HttpClient> WebResolver<C> {
 
     async fn resolve(&self, did: &Did) -> Result<DidDocument, ResolveError> {
         let url = self.document_url(did)?;
-        let response = http_get(
-            &self.client,
-            &url,
-            "application/did+ld+json, application/json",
-            self.timeout,
-        )
-        .await?;
-        document_from_response(did, &url, &response)
+        fetch_document(&self.client, did, &url, self.timeout).await
     }
 }
 
-impl<C: HttpClient> DidResolver for WebResolver<C> {
-    fn resolve_did<'a>(&'a self, did: &'a Did) -> BoxFuture<'a, Result<DidDocument, ResolveError>> {
-        Box::pin(self.resolve(did))
-    }
-}
+http_resolver!(WebResolver, DidResolver::resolve_did(Did) -> DidDocument);
 
 /// Resolves did:plc and did:web with one HTTP client, dispatching on the
 /// method; any other method is [`ResolveError::UnsupportedMethod`].

@@ -24,13 +24,15 @@
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::Poll;
 use std::time::Duration;
 
 use atproto_core::{Did, Handle};
 
-use crate::identity::did_resolver::{ResolveError, http_get, is_loopback_host, origin};
+use crate::identity::did_resolver::{
+    ResolveError, forward_resolver, http_get, http_resolver, is_loopback_host, origin,
+};
 use crate::identity::dns::{TxtLookup, TxtLookupError};
 use crate::transport::{BoxFuture, HttpClient};
 
@@ -67,25 +69,7 @@ pub trait HandleResolver: Send + Sync {
     }
 }
 
-macro_rules! forward_handle_resolver {
-    ($($ty:ty),*) => {$(
-        impl<T: HandleResolver + ?Sized> HandleResolver for $ty {
-            fn resolve_handle<'a>(
-                &'a self,
-                handle: &'a Handle,
-            ) -> BoxFuture<'a, Result<Did, ResolveError>> {
-                (**self).resolve_handle(handle)
-            }
-            fn refresh_handle<'a>(
-                &'a self,
-                handle: &'a Handle,
-            ) -> BoxFuture<'a, Result<Did, ResolveError>> {
-                (**self).refresh_handle(handle)
-            }
-        }
-    )*};
-}
-forward_handle_resolver!(Arc<T>, Box<T>, &T);
+forward_resolver!(HandleResolver, resolve_handle, refresh_handle, Handle, Did);
 
 /// Refuses handles with a disallowed TLD unless `allow` says otherwise.
 fn check_resolvable(handle: &Handle, allow: bool) -> Result<(), ResolveError> {
@@ -175,14 +159,6 @@ impl<C: HttpClient> WellKnownResolver<C> {
         }
     }
 
-    /// Limits each request to `limit` (beyond the transport's own limit);
-    /// past it, [`ResolveError::Timeout`].
-    #[must_use]
-    pub fn with_timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
-    }
-
     /// With `allow`, a loopback handle (`localhost`-style names, which need a
     /// disallowed TLD) is fetched over plain `http://` and its TLD allowed.
     /// Off by default.
@@ -229,14 +205,7 @@ impl<C: HttpClient> WellKnownResolver<C> {
     }
 }
 
-impl<C: HttpClient> HandleResolver for WellKnownResolver<C> {
-    fn resolve_handle<'a>(
-        &'a self,
-        handle: &'a Handle,
-    ) -> BoxFuture<'a, Result<Did, ResolveError>> {
-        Box::pin(self.resolve(handle))
-    }
-}
+http_resolver!(WellKnownResolver, HandleResolver::resolve_handle(Handle) -> Did);
 
 /// Runs a DNS and an HTTPS resolver in parallel, each with a time limit; the
 /// DNS answer wins (see the [module docs](self)).
@@ -390,14 +359,6 @@ impl<C: HttpClient> XrpcHandleResolver<C> {
         }
     }
 
-    /// Limits each request to `limit` (beyond the transport's own limit);
-    /// past it, [`ResolveError::Timeout`].
-    #[must_use]
-    pub fn with_timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
-        self
-    }
-
     async fn resolve(&self, handle: &Handle) -> Result<Did, ResolveError> {
         #[derive(serde::Deserialize)]
         struct Output {
@@ -435,14 +396,7 @@ impl<C: HttpClient> XrpcHandleResolver<C> {
     }
 }
 
-impl<C: HttpClient> HandleResolver for XrpcHandleResolver<C> {
-    fn resolve_handle<'a>(
-        &'a self,
-        handle: &'a Handle,
-    ) -> BoxFuture<'a, Result<Did, ResolveError>> {
-        Box::pin(self.resolve(handle))
-    }
-}
+http_resolver!(XrpcHandleResolver, HandleResolver::resolve_handle(Handle) -> Did);
 
 /// A fixed table of handles (case-insensitive); unknown handles are
 /// [`ResolveError::NotFound`]. Shareable (`&self` methods).
