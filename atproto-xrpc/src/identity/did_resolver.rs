@@ -15,7 +15,7 @@
 //! [`ResolveError::UnsupportedDidWebPath`]. The document is always fetched
 //! over `https://`, unless [`WebResolver::allow_http_loopback`] is set and the
 //! host is a loopback name or address (`localhost`, `*.localhost`,
-//! `127.0.0.0/8`, `[::1]`), for local development and tests.
+//! `127.0.0.0/8`), for local development and tests.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -136,7 +136,7 @@ impl ResolveError {
     }
 
     /// Whether this failure may pass on retry: transport errors, timeouts,
-    /// DNS failures and 5xx statuses.
+    /// DNS failures, 429 and 5xx statuses.
     #[must_use]
     pub fn is_transient(&self) -> bool {
         match self {
@@ -144,7 +144,7 @@ impl ResolveError {
             | ResolveError::Timeout(_)
             | ResolveError::Dns { .. }
             | ResolveError::WouldBlock(_) => true,
-            ResolveError::BadStatus { status, .. } => *status >= 500,
+            ResolveError::BadStatus { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
     }
@@ -249,7 +249,6 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     host == "localhost"
         || host.ends_with(".localhost")
-        || host == "[::1]"
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback())
@@ -364,8 +363,7 @@ impl<C: HttpClient> WebResolver<C> {
     }
 
     /// With `allow`, a loopback host (`localhost`, `*.localhost`,
-    /// `127.0.0.0/8`, `[::1]`) is fetched over plain `http://`. Off by
-    /// default.
+    /// `127.0.0.0/8`) is fetched over plain `http://`. Off by default.
     #[must_use]
     pub fn allow_http_loopback(mut self, allow: bool) -> Self {
         self.allow_http_loopback = allow;

@@ -43,4 +43,4 @@ pub use handle_resolver::{
 pub use identity_resolver::{IdentityResolver, ResolvedIdentity};
 #[cfg(feature = "resolve")]
 pub use key_resolver::{DidKeyResolver, key_from_document, resolve_signing_key};
-pub use plc::{Operation, PlcData, PlcError, PlcService, PlcState};
+pub use plc::{AuditEntry, Operation, PlcData, PlcError, PlcService, PlcState};
