@@ -667,19 +667,27 @@ pub fn parse_operation(json: &[u8]) -> Result<Operation, PlcError> {
 /// # Errors
 /// [`PlcError::TooLarge`], [`PlcError::Json`] or [`PlcError::LogLength`].
 pub fn parse_log(json: &[u8]) -> Result<Vec<Operation>, PlcError> {
+    parse_list("log", json)
+}
+
+/// Reads a JSON array of at most [`MAX_LOG_JSON`] bytes and 1 to
+/// [`MAX_LOG_OPS`] entries.
+fn parse_list<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    json: &[u8],
+) -> Result<Vec<T>, PlcError> {
     if json.len() > MAX_LOG_JSON {
         return Err(PlcError::TooLarge {
-            what: "log",
+            what,
             size: json.len(),
             max: MAX_LOG_JSON,
         });
     }
-    let ops: Vec<Operation> =
-        serde_json::from_slice(json).map_err(|e| PlcError::Json(e.to_string()))?;
-    if ops.is_empty() || ops.len() > MAX_LOG_OPS {
-        return Err(PlcError::LogLength(ops.len()));
+    let list: Vec<T> = serde_json::from_slice(json).map_err(|e| PlcError::Json(e.to_string()))?;
+    if list.is_empty() || list.len() > MAX_LOG_OPS {
+        return Err(PlcError::LogLength(list.len()));
     }
-    Ok(ops)
+    Ok(list)
 }
 
 /// Verifies the log of `did` (its canonical history, oldest first) and
@@ -768,19 +776,7 @@ pub struct AuditEntry {
 /// # Errors
 /// [`PlcError::TooLarge`], [`PlcError::Json`] or [`PlcError::LogLength`].
 pub fn parse_audit_log(json: &[u8]) -> Result<Vec<AuditEntry>, PlcError> {
-    if json.len() > MAX_LOG_JSON {
-        return Err(PlcError::TooLarge {
-            what: "audit log",
-            size: json.len(),
-            max: MAX_LOG_JSON,
-        });
-    }
-    let entries: Vec<AuditEntry> =
-        serde_json::from_slice(json).map_err(|e| PlcError::Json(e.to_string()))?;
-    if entries.is_empty() || entries.len() > MAX_LOG_OPS {
-        return Err(PlcError::LogLength(entries.len()));
-    }
-    Ok(entries)
+    parse_list("audit log", json)
 }
 
 /// Replays an audit log of `did` with the fork and nullification rules (see
