@@ -592,6 +592,12 @@ async fn default_resolver_falls_back_and_reports_not_found() {
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
+    // A disallowed TLD is refused, not "not found".
+    let err = r
+        .resolve_handle(&handle("printer.local"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResolveError::InvalidIdentifier(_)), "{err}");
 }
 
 #[tokio::test]

@@ -211,8 +211,9 @@ http_resolver!(WellKnownResolver, HandleResolver::resolve_handle(Handle) -> Did)
 /// DNS answer wins (see the [module docs](self)).
 ///
 /// When both fail: if both failures are transient (time-outs, network and
-/// DNS failures) the DNS one is returned; otherwise the handle is
-/// [`ResolveError::NotFound`], with both reasons in its text.
+/// DNS failures), or both refused the handle (a disallowed TLD), the DNS one
+/// is returned; otherwise the handle is [`ResolveError::NotFound`], with
+/// both reasons in its text.
 #[derive(Debug, Clone)]
 pub struct DefaultHandleResolver<D, H> {
     dns: D,
@@ -296,7 +297,9 @@ impl<D: HandleResolver, H: HandleResolver> DefaultHandleResolver<D, H> {
         match (dns_result, http_result) {
             (Some(Ok(did)), _) | (_, Some(Ok(did))) => Ok(did),
             (Some(Err(dns)), Some(Err(http))) => {
-                if dns.is_transient() && http.is_transient() {
+                let refused = |e: &ResolveError| matches!(e, ResolveError::InvalidIdentifier(_));
+                if (dns.is_transient() && http.is_transient()) || (refused(&dns) && refused(&http))
+                {
                     Err(dns)
                 } else {
                     Err(ResolveError::NotFound(format!(
