@@ -24,6 +24,11 @@ pub use error::{ErrorName, XrpcError};
 pub use headers::{
     HeaderError, Labeler, LabelerList, ProxyTarget, RateLimit, RateLimitPolicy, RetryAfter,
 };
+#[cfg(feature = "resolve")]
+pub use identity::{
+    CacheConfig, CachingDidResolver, CachingHandleResolver, DefaultHandleResolver, DidKeyResolver,
+    DidResolver, HandleResolver, IdentityResolver, ResolveError, ResolvedIdentity, Resolver,
+};
 pub use identity::{DidDocError, DidDocument, PlcError};
 pub use jwt::{Alg, Claims, Header, Jwt, JwtError};
 pub use method::{Method, MethodKind, PathError, XrpcPath};

@@ -15,8 +15,14 @@
 //! signingKey]`, as the reference does; it is never written.
 //!
 //! [`verify_log`] checks a log of the canonical history (nullified operations
-//! left out); the 72-hour recovery rules for forks are the directory's
-//! business and are not checked here.
+//! left out). [`verify_audit_log`] replays the directory's audit log
+//! (`GET /{did}/log/audit`, every operation with its `createdAt` and
+//! `nullified` flag) with the fork rules of the directory: an operation may
+//! point its `prev` at an operation that already has a successor if it is
+//! signed by a rotation key of higher priority (earlier in `rotationKeys`)
+//! than the key that signed that successor, and no later than
+//! [`RECOVERY_WINDOW_MS`] (72 hours) after it; the successor and everything
+//! after it are then nullified.
 //!
 //! ```
 //! use atproto_core::{Curve, Keypair};
@@ -50,6 +56,11 @@ use serde::{Deserialize, Serialize};
 use super::did_doc::{
     ATPROTO_KEY_ID, ATPROTO_PDS_ID, ATPROTO_PDS_TYPE, DidDocument, Service, VerificationMethod,
 };
+
+/// How long after an operation a higher-priority rotation key may still fork
+/// the history before it: 72 hours, in milliseconds (exactly 72 hours is
+/// still in time).
+pub const RECOVERY_WINDOW_MS: i64 = 72 * 60 * 60 * 1000;
 
 /// Largest operation accepted by [`parse_operation`], in bytes of JSON (the
 /// directory refuses operations over 4000 bytes of DAG-CBOR).
@@ -252,11 +263,71 @@ pub enum PlcError {
         count: usize,
     },
     /// No allowed rotation key verifies the signature (strict: 64-byte
-    /// `r‖s`, low-S).
+    /// `r‖s`, low-S). For an operation that forks the history, the allowed
+    /// keys are only those of higher priority than the key that signed the
+    /// operation it nullifies.
     #[error("operation {index}: signature is not valid for any allowed rotation key")]
     BadSignature {
         /// The operation's position in the log.
         index: usize,
+    },
+    /// An audit-log entry for another DID.
+    #[error("audit log entry {index} is for {found}, not this DID")]
+    WrongDid {
+        /// The entry's position in the log.
+        index: usize,
+        /// The entry's `did`.
+        found: String,
+    },
+    /// An audit-log entry's `cid` is not its operation's CID.
+    #[error("audit log entry {index}: cid {claimed} is not the operation's CID {computed}")]
+    CidMismatch {
+        /// The entry's position in the log.
+        index: usize,
+        /// The entry's `cid`.
+        claimed: String,
+        /// The operation's CID.
+        computed: String,
+    },
+    /// An audit-log entry's `createdAt` is not a datetime, or is earlier than
+    /// the entry before it.
+    #[error("audit log entry {index}: createdAt {value:?} is not a datetime in log order")]
+    BadTimestamp {
+        /// The entry's position in the log.
+        index: usize,
+        /// The entry's `createdAt`.
+        value: String,
+    },
+    /// `prev` is not the CID of an operation still in the history (unknown,
+    /// later, or nullified).
+    #[error("operation {index}: prev {prev:?} is not an operation of the current history")]
+    UnknownPrev {
+        /// The operation's position in the log.
+        index: usize,
+        /// The `prev` found (`None` for null).
+        prev: Option<String>,
+    },
+    /// A fork more than [`RECOVERY_WINDOW_MS`] after the first operation it
+    /// nullifies.
+    #[error(
+        "operation {index} forks the history {elapsed_ms} ms after the operation it nullifies (at most {RECOVERY_WINDOW_MS})"
+    )]
+    LateRecovery {
+        /// The operation's position in the log.
+        index: usize,
+        /// The time from the first nullified operation to this one.
+        elapsed_ms: i64,
+    },
+    /// An audit-log entry's `nullified` flag is not what the operations after
+    /// it make it.
+    #[error("audit log entry {index} says nullified = {claimed}, the log makes it {computed}")]
+    NullifiedMismatch {
+        /// The entry's position in the log.
+        index: usize,
+        /// The entry's flag.
+        claimed: bool,
+        /// The flag the replay gives.
+        computed: bool,
     },
 }
 
@@ -596,19 +667,27 @@ pub fn parse_operation(json: &[u8]) -> Result<Operation, PlcError> {
 /// # Errors
 /// [`PlcError::TooLarge`], [`PlcError::Json`] or [`PlcError::LogLength`].
 pub fn parse_log(json: &[u8]) -> Result<Vec<Operation>, PlcError> {
+    parse_list("log", json)
+}
+
+/// Reads a JSON array of at most [`MAX_LOG_JSON`] bytes and 1 to
+/// [`MAX_LOG_OPS`] entries.
+fn parse_list<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    json: &[u8],
+) -> Result<Vec<T>, PlcError> {
     if json.len() > MAX_LOG_JSON {
         return Err(PlcError::TooLarge {
-            what: "log",
+            what,
             size: json.len(),
             max: MAX_LOG_JSON,
         });
     }
-    let ops: Vec<Operation> =
-        serde_json::from_slice(json).map_err(|e| PlcError::Json(e.to_string()))?;
-    if ops.is_empty() || ops.len() > MAX_LOG_OPS {
-        return Err(PlcError::LogLength(ops.len()));
+    let list: Vec<T> = serde_json::from_slice(json).map_err(|e| PlcError::Json(e.to_string()))?;
+    if list.is_empty() || list.len() > MAX_LOG_OPS {
+        return Err(PlcError::LogLength(list.len()));
     }
-    Ok(ops)
+    Ok(list)
 }
 
 /// Verifies the log of `did` (its canonical history, oldest first) and
@@ -673,4 +752,143 @@ pub fn verify_log(did: &Did, ops: &[Operation]) -> Result<PlcState, PlcError> {
         prev_cid = op.cid();
     }
     Ok(PlcState::Active(data))
+}
+
+/// One entry of the directory's audit log (`GET /{did}/log/audit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// The DID.
+    pub did: String,
+    /// The signed operation.
+    pub operation: Operation,
+    /// The operation's CID, as the directory computed it.
+    pub cid: String,
+    /// Whether a later fork nullified it.
+    pub nullified: bool,
+    /// When the directory accepted it (RFC 3339).
+    pub created_at: String,
+}
+
+/// Reads an audit log (a JSON array of [`AuditEntry`]), at most
+/// [`MAX_LOG_JSON`] bytes and 1 to [`MAX_LOG_OPS`] entries.
+///
+/// # Errors
+/// [`PlcError::TooLarge`], [`PlcError::Json`] or [`PlcError::LogLength`].
+pub fn parse_audit_log(json: &[u8]) -> Result<Vec<AuditEntry>, PlcError> {
+    parse_list("audit log", json)
+}
+
+/// Replays an audit log of `did` with the fork and nullification rules (see
+/// the [module docs](self)) and returns the state its current history
+/// leaves. Each entry must be for `did`, carry its operation's CID, and be
+/// in `createdAt` order; each `nullified` flag must be what the replay gives.
+///
+/// # Errors
+/// The errors of [`verify_log`] (with entry positions as indexes),
+/// [`PlcError::WrongDid`], [`PlcError::CidMismatch`],
+/// [`PlcError::BadTimestamp`], [`PlcError::UnknownPrev`] (`prev` not in the
+/// current history, e.g. a nullified operation), [`PlcError::BadSignature`]
+/// (also a fork not signed by a higher-priority key),
+/// [`PlcError::LateRecovery`], [`PlcError::NullifiedMismatch`].
+pub fn verify_audit_log(did: &Did, entries: &[AuditEntry]) -> Result<PlcState, PlcError> {
+    /// An operation of the current history.
+    struct Kept {
+        cid: Cid,
+        data: Option<PlcData>,
+        created_ms: i64,
+        index: usize,
+    }
+    if entries.is_empty() || entries.len() > MAX_LOG_OPS {
+        return Err(PlcError::LogLength(entries.len()));
+    }
+    let mut history: Vec<Kept> = Vec::new();
+    let mut nullified = vec![false; entries.len()];
+    let mut last_ms = i64::MIN;
+    for (index, entry) in entries.iter().enumerate() {
+        if entry.did != did.as_str() {
+            return Err(PlcError::WrongDid {
+                index,
+                found: entry.did.clone(),
+            });
+        }
+        let created_ms = entry
+            .created_at
+            .parse::<atproto_core::syntax::Datetime>()
+            .ok()
+            .map(|t| t.timestamp_micros().div_euclid(1000))
+            .filter(|ms| *ms >= last_ms)
+            .ok_or_else(|| PlcError::BadTimestamp {
+                index,
+                value: entry.created_at.clone(),
+            })?;
+        last_ms = created_ms;
+        let op = &entry.operation;
+        let cid = op.cid();
+        if cid.to_string() != entry.cid {
+            return Err(PlcError::CidMismatch {
+                index,
+                claimed: entry.cid.clone(),
+                computed: cid.to_string(),
+            });
+        }
+        if index == 0 {
+            verify_log(did, std::slice::from_ref(op))?;
+        } else {
+            if matches!(op, Operation::LegacyCreate(_)) {
+                return Err(PlcError::MisplacedCreate { index });
+            }
+            let prev = op
+                .prev()
+                .filter(|p| p.len() <= MAX_CID_STRING)
+                .and_then(|p| Cid::try_from(p).ok());
+            let Some(pos) = history.iter().position(|k| Some(k.cid) == prev) else {
+                return Err(PlcError::UnknownPrev {
+                    index,
+                    prev: op.prev().map(str::to_owned),
+                });
+            };
+            let Some(base) = &history[pos].data else {
+                return Err(PlcError::AfterTombstone { index });
+            };
+            match history.get(pos + 1) {
+                None => {
+                    op.verify_signature(&base.rotation_keys, index)?;
+                }
+                Some(disputed) => {
+                    // A fork: only keys above the disputed operation's signer.
+                    let signer = entries[disputed.index]
+                        .operation
+                        .verify_signature(&base.rotation_keys, disputed.index)?;
+                    op.verify_signature(&base.rotation_keys[..signer], index)?;
+                    let elapsed_ms = created_ms.saturating_sub(disputed.created_ms);
+                    if elapsed_ms > RECOVERY_WINDOW_MS {
+                        return Err(PlcError::LateRecovery { index, elapsed_ms });
+                    }
+                    for gone in history.drain(pos + 1..) {
+                        nullified[gone.index] = true;
+                    }
+                }
+            }
+        }
+        history.push(Kept {
+            cid,
+            data: op.data(),
+            created_ms,
+            index,
+        });
+    }
+    for (index, (entry, computed)) in entries.iter().zip(nullified).enumerate() {
+        if entry.nullified != computed {
+            return Err(PlcError::NullifiedMismatch {
+                index,
+                claimed: entry.nullified,
+                computed,
+            });
+        }
+    }
+    match history.last().and_then(|k| k.data.clone()) {
+        Some(data) => Ok(PlcState::Active(data)),
+        None => Ok(PlcState::Tombstoned),
+    }
 }

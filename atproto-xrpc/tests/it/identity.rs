@@ -268,7 +268,7 @@ fn malformed_json_is_a_typed_error() {
 // ---------------------------------------------------------------- did:plc, reference vectors
 
 /// `testdata/did-method-plc/audit_log/<rel>`: vendored from did-method-plc.
-fn audit_log(rel: &str) -> serde_json::Value {
+pub(crate) fn audit_log(rel: &str) -> serde_json::Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../testdata/did-method-plc/audit_log")
         .join(rel);
@@ -299,7 +299,7 @@ fn history(rel: &str) -> (Did, Vec<Operation>, Vec<String>) {
     (did, ops, cids)
 }
 
-const VALID_LOGS: &[&str] = &[
+pub(crate) const VALID_LOGS: &[&str] = &[
     "log_bnewbold_robocracy.json",
     "log_bskyapp.json",
     "log_duplicate_rotation_keys.json",

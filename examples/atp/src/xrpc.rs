@@ -162,9 +162,9 @@ fn method(nsid: &str, force_procedure: bool) -> Result<Method, CmdError> {
 fn params(pairs: &[String]) -> Result<QueryParams, CmdError> {
     let mut params = QueryParams::new();
     for pair in pairs {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            CmdError::Setup(format!("parameter {pair:?} is not KEY=VALUE"))
-        })?;
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| CmdError::Setup(format!("parameter {pair:?} is not KEY=VALUE")))?;
         if key.is_empty() {
             return Err(CmdError::Setup(format!("parameter {pair:?} has no name")));
         }
