@@ -11,7 +11,9 @@
 mod bench;
 mod car;
 mod cbor;
+mod identity;
 mod input;
+mod jwt;
 mod key;
 mod lexicon;
 mod mst;
@@ -57,6 +59,12 @@ enum Command {
     /// Time the shared benchmark workloads without criterion.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Resolve handles and DIDs, checking handles both ways.
+    #[command(subcommand)]
+    Identity(identity::Command),
+    /// Verify service-auth JWTs.
+    #[command(subcommand)]
+    Jwt(jwt::Command),
     /// Call XRPC methods, with or without a logged-in session.
     #[command(subcommand)]
     Xrpc(xrpc::Command),
@@ -76,6 +84,8 @@ fn main() -> ExitCode {
         Command::Car(cmd) => car::run(cmd),
         Command::Lexicon(cmd) => lexicon::run(cmd),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Identity(cmd) => identity::run(cmd),
+        Command::Jwt(cmd) => jwt::run(cmd),
         Command::Xrpc(cmd) => xrpc::run(cmd),
     };
     match result {

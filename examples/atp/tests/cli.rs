@@ -14,6 +14,7 @@ mod interop;
 
 fn atp(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_atp"))
+        .env_remove("ATP_PASSWORD")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -980,6 +981,7 @@ fn every_command_follows_the_exit_code_convention() {
         [validate, extra].concat()
     }
 
+    let session = path("session.json");
     let other_key = "did:key:zQ3shVc2UkAfJCdc1TR8E66J85h48P43r93q8jGPkPpjF9Ef9";
     let demo_did_key = "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme";
     let cases: Vec<(Vec<&str>, &[u8], Ends)> = vec![
@@ -1088,6 +1090,73 @@ fn every_command_follows_the_exit_code_convention() {
         ),
         (vec!["bench", "mst", "--n", "100", "--runs", "1"], b"", Yes),
         (vec!["bench", "mst", "--workload", "Q"], b"", Setup),
+        // Network commands without a network: only what fails before or at
+        // the connection (closed loopback port). The successes and the
+        // server's "no" are in `xrpc_ref_pds.rs`, against the reference PDS.
+        (
+            vec!["xrpc", "call", "com.atproto.server.describeServer"],
+            b"",
+            Setup,
+        ),
+        (
+            vec![
+                "xrpc",
+                "call",
+                "--service",
+                "http://127.0.0.1:9",
+                "not-an-nsid",
+            ],
+            b"",
+            Setup,
+        ),
+        (
+            vec![
+                "xrpc",
+                "call",
+                "--service",
+                "http://127.0.0.1:9",
+                "com.atproto.server.describeServer",
+            ],
+            b"",
+            Setup,
+        ),
+        (
+            vec![
+                "xrpc",
+                "call",
+                "--session",
+                &missing,
+                "com.atproto.server.getSession",
+            ],
+            b"",
+            Setup,
+        ),
+        (
+            vec![
+                "xrpc",
+                "login",
+                "--service",
+                "http://127.0.0.1:9",
+                "--identifier",
+                "a.test",
+                "--session",
+                &session,
+            ],
+            b"",
+            Setup,
+        ),
+        (
+            vec![
+                "jwt",
+                "verify",
+                "not.a.jwt",
+                "--aud",
+                "did:web:svc.example.com",
+            ],
+            b"",
+            NoOnStdout,
+        ),
+        (vec!["identity", "resolve", "not a handle"], b"", Setup),
     ];
     for (args, stdin, want) in cases {
         check_ending(&args, stdin, want);
