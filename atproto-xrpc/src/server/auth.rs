@@ -51,10 +51,7 @@ impl fmt::Debug for BearerToken {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, XrpcError> {
-    let value = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(auth_required)?;
+    let value = parts.headers.get(AUTHORIZATION).ok_or_else(auth_required)?;
     let text = value
         .to_str()
         .map_err(|_| invalid_token("Malformed authorization header"))?;
@@ -218,7 +215,10 @@ impl HmacSessionVerifier {
             return Err(invalid_token("Token has no expiry"));
         };
         if self.clock.unix_secs() >= exp {
-            return Err(XrpcError::new("ExpiredToken", "Token has expired".to_owned()));
+            return Err(XrpcError::new(
+                "ExpiredToken",
+                "Token has expired".to_owned(),
+            ));
         }
         if claims.lxm.is_some() {
             return Err(invalid_token("Malformed token"));
@@ -354,10 +354,7 @@ impl ServiceAuthVerifier {
             aud: Some(&self.audience),
             lxm: Some(lxm),
         };
-        let replay = self
-            .replay
-            .as_deref()
-            .map(|r| r as &dyn ReplayCache);
+        let replay = self.replay.as_deref().map(|r| r as &dyn ReplayCache);
         verify_service_jwt(
             token,
             &expected,
@@ -392,12 +389,6 @@ where
         ServiceAuthVerifier::from_ref(state)
             .verify(token, ctx.nsid())
             .map(ServiceAuth)
-            .map_err(|e| {
-                XrpcError::with_status(
-                    401,
-                    e.name(),
-                    Some(e.to_string()),
-                )
-            })
+            .map_err(|e| XrpcError::with_status(401, e.name(), Some(e.to_string())))
     }
 }

@@ -40,12 +40,10 @@ pub struct Params<T>(pub T);
 
 /// Reads the query parameters of a request: the decoded pairs, and the
 /// lexicon's typed map when the catalog defines the method.
-pub(crate) fn read_params(
-    parts: &Parts,
-) -> Result<(QueryParams, Option<Value>), XrpcError> {
+pub(crate) fn read_params(parts: &Parts) -> Result<(QueryParams, Option<Value>), XrpcError> {
     let query = parts.uri.query().unwrap_or("");
-    let params = QueryParams::decode(query)
-        .map_err(|e| invalid(format!("invalid query string: {e}")))?;
+    let params =
+        QueryParams::decode(query).map_err(|e| invalid(format!("invalid query string: {e}")))?;
     let typed = match MethodContext::of(parts).and_then(|c| c.endpoint()) {
         Some(endpoint) => Some(
             endpoint
@@ -100,8 +98,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
         let bytes = read_body(&parts.headers, body, limit).await?;
         let endpoint = ctx.as_deref().and_then(MethodContext::endpoint);
         if let Some(endpoint) = endpoint {
-            let mut value = json::from_slice(&bytes)
-                .map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
+            let mut value =
+                json::from_slice(&bytes).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
             match endpoint.validate_and_apply_input_defaults(&mut value) {
                 Ok(()) => {
                     return serde_json::from_value(json::to_json(&value))
@@ -110,10 +108,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
                 }
                 Err(e) if matches!(e.kind(), ValidationErrorKind::NoSchema(_)) => {}
                 Err(e) => {
-                    return Err(invalid(format!(
-                        "invalid {} input: {e}",
-                        endpoint.nsid()
-                    )));
+                    return Err(invalid(format!("invalid {} input: {e}", endpoint.nsid())));
                 }
             }
         }

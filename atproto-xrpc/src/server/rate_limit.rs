@@ -194,7 +194,9 @@ impl RateLimiter {
         let mut table = self.lock();
         if table.purged_at != index {
             table.purged_at = index;
-            table.buckets.retain(|_, b| b.index.saturating_add(1) >= index);
+            table
+                .buckets
+                .retain(|_, b| b.index.saturating_add(1) >= index);
         }
         if !table.buckets.contains_key(key) && table.buckets.len() >= self.config.max_keys {
             let victim = table

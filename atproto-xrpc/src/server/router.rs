@@ -414,10 +414,7 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
             router = router.route(&method::path(&nsid), handler);
         }
         let version = self.version;
-        let health = format!(
-            "{{\"version\":{}}}",
-            serde_json::Value::String(version)
-        );
+        let health = format!("{{\"version\":{}}}", serde_json::Value::String(version));
         let catalog = self.catalog;
         Ok(router
             .route(
