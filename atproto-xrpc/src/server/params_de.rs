@@ -108,6 +108,24 @@ impl<'a> Values<'a> {
     }
 }
 
+/// `Option<T>` is `Some` of what is there (an absent name never reaches
+/// here); a newtype is its inner value.
+macro_rules! transparent {
+    () => {
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            visitor.visit_some(self)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Error> {
+            visitor.visit_newtype_struct(self)
+        }
+    };
+}
+
 macro_rules! scalar {
     ($($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -135,17 +153,7 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
         })
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
+    transparent!();
 
     fn deserialize_tuple<V: Visitor<'de>>(
         self,
@@ -250,17 +258,7 @@ impl<'de> de::Deserializer<'de> for Text<'de> {
         deserialize_char => visit_char, char, "one character";
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        visitor.visit_newtype_struct(self)
-    }
+    transparent!();
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,
