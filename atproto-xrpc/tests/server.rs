@@ -1039,3 +1039,95 @@ async fn extractors_outside_the_router() {
     get(&app, "/ctx").await.error(500, "InternalServerError");
     assert_eq!(get(&app, "/p?n=4").await.ok()["n"], 4);
 }
+
+#[tokio::test]
+async fn websocket_backpressure_bounds_what_the_producer_runs_ahead() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    use atproto_xrpc::server::stream_frames;
+    use axum::extract::ws::WebSocketUpgrade;
+    use tokio_tungstenite::tungstenite::Message;
+
+    const FRAME: usize = 64 * 1024;
+    let pulled = Arc::new(AtomicU64::new(0));
+    let counter = pulled.clone();
+    let handler = move |ws: WebSocketUpgrade| {
+        let counter = counter.clone();
+        async move {
+            let payload = Bytes::from(vec![0xabu8; FRAME]);
+            let frames = stream::repeat(payload).map(move |b| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                b
+            });
+            stream_frames(ws, frames)
+        }
+    };
+    let app: Router = XrpcRouter::new()
+        .subscription_handler("com.example.flood", handler)
+        .build()
+        .unwrap();
+    let addr = serve(app).await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{addr}/xrpc/com.example.flood"))
+            .await
+            .unwrap();
+    // The client reads nothing for a while: the server may fill the socket
+    // buffers, no more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ahead = pulled.load(Ordering::SeqCst);
+    assert!(ahead > 0);
+    assert!(
+        ahead < 2_000,
+        "{ahead} frames of 64 KiB pulled for a client that reads nothing"
+    );
+    for _ in 0..3 {
+        match ws.next().await {
+            Some(Ok(Message::Binary(b))) => assert_eq!(b.len(), FRAME),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn access_verifier_checks_type_and_audience() {
+    let clock = ManualClock::at_unix_secs(NOW);
+    let v = HmacSessionVerifier::new(SECRET)
+        .clock(clock)
+        .audience("did:web:pds.example.com");
+    let good = access_token(ISS, NOW as i64 + 60, "com.atproto.access", SECRET);
+    assert_eq!(v.verify_token(&good).unwrap().did.as_str(), ISS);
+
+    let other_aud = HmacSessionVerifier::new(SECRET)
+        .clock(ManualClock::at_unix_secs(NOW))
+        .audience("did:web:elsewhere.example.com");
+    assert_eq!(
+        other_aud.verify_token(&good).unwrap_err().name.as_str(),
+        "InvalidToken"
+    );
+
+    // A refresh token (typ refresh+jwt) is not an access token, even with
+    // an accepted scope.
+    let mut header = Header::new(Alg::Hs256);
+    header.typ = Some("refresh+jwt".into());
+    let claims = Claims {
+        sub: Some(ISS.into()),
+        scope: Some("com.atproto.access".into()),
+        exp: Some(NOW as i64 + 60),
+        ..Claims::default()
+    };
+    let refresh = jwt::sign_hs256(&header, &claims, SECRET).unwrap();
+    let e = v.verify_token(&refresh).unwrap_err();
+    assert_eq!((e.status, e.name.as_str()), (400, "InvalidToken"));
+
+    // Other scopes can be accepted instead.
+    let refresh_ok = HmacSessionVerifier::new(SECRET)
+        .clock(ManualClock::at_unix_secs(NOW))
+        .scopes(["com.atproto.appPass"]);
+    let app_pass = access_token(ISS, NOW as i64 + 60, "com.atproto.appPass", SECRET);
+    assert_eq!(
+        refresh_ok.verify_token(&app_pass).unwrap().scope,
+        "com.atproto.appPass"
+    );
+    assert!(refresh_ok.verify_token(&good).is_err());
+}
