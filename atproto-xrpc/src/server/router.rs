@@ -86,7 +86,8 @@ pub struct MethodContext {
 
 impl MethodContext {
     /// A context for `nsid` outside a router (e.g. to test a handler), with
-    /// no catalog and the default limits.
+    /// no catalog and the default limits. The extractors find it as an
+    /// `Arc<MethodContext>` in the request's extensions.
     #[must_use]
     pub fn new(nsid: Nsid, kind: MethodKind) -> Self {
         Self {
