@@ -10,6 +10,8 @@ pub mod identity;
 pub mod jwt;
 pub mod method;
 pub mod params;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod service_auth;
 #[cfg(feature = "client")]
 pub mod transport;
