@@ -36,9 +36,9 @@ pub use jwt::{Alg, Claims, Header, Jwt, JwtError};
 pub use method::{Method, MethodKind, PathError, XrpcPath};
 pub use params::{ParamValue, ParamsError, QueryParams};
 pub use service_auth::{
-    Expected, MemoryReplayCache, ReplayCache, ReplayError, RngError, ServiceAuthError,
-    ServiceJwtParams, SigningKeyResolver, VerifiedServiceJwt, create_service_jwt, random_jti,
-    verify_service_jwt,
+    AsyncSigningKeyResolver, Expected, KeyFuture, MemoryReplayCache, ReplayCache, ReplayError,
+    RngError, ServiceAuthError, ServiceJwtParams, SigningKeyResolver, SyncKeys, VerifiedServiceJwt,
+    create_service_jwt, random_jti, verify_service_jwt, verify_service_jwt_async,
 };
 #[cfg(feature = "client")]
 pub use transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};

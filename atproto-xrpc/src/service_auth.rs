@@ -20,9 +20,17 @@
 //! repeated `(iss, jti)` is `JwtReplayed`. Expiry allows
 //! [`CLOCK_LEEWAY_SECS`] of clock skew (the reference allows none).
 //!
+//! The checks run in two forms sharing every step: [`verify_service_jwt`]
+//! with a synchronous [`SigningKeyResolver`] (keys in memory, command-line
+//! tools) and [`verify_service_jwt_async`] with an
+//! [`AsyncSigningKeyResolver`] (servers, whose key lookups go to the network
+//! and must not block a runtime thread).
+//!
 //! No clock is read: `now` (Unix seconds) is always a parameter.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 use atproto_core::{Did, Keypair, Nsid, PublicKey};
@@ -107,7 +115,11 @@ pub fn random_jti() -> Result<String, RngError> {
 }
 
 /// Looks up the signing key of a token's issuer (usually the `#atproto` key
-/// of its DID document).
+/// of its DID document), synchronously, for [`verify_service_jwt`].
+///
+/// Meant for keys at hand and for offline or command-line use. A server,
+/// whose lookups may go to the network, uses [`AsyncSigningKeyResolver`]
+/// and [`verify_service_jwt_async`] so no runtime thread blocks.
 pub trait SigningKeyResolver {
     /// Why a key could not be found.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -125,6 +137,73 @@ pub trait SigningKeyResolver {
         fragment: Option<&str>,
         fresh: bool,
     ) -> Result<PublicKey, Self::Error>;
+}
+
+/// The future of an [`AsyncSigningKeyResolver`] lookup.
+pub type KeyFuture<'a, E> = Pin<Box<dyn Future<Output = Result<PublicKey, E>> + Send + 'a>>;
+
+/// [`SigningKeyResolver`] for async code: looks up the signing key of a
+/// token's issuer without blocking the thread, for
+/// [`verify_service_jwt_async`] and the server's service-auth extractor.
+///
+/// Object safe (the future is boxed). With feature `resolve`,
+/// [`DidKeyResolver`](crate::identity::DidKeyResolver) implements it over
+/// any DID resolver; a [`SigningKeyResolver`] that answers from memory
+/// becomes one with [`SyncKeys`].
+pub trait AsyncSigningKeyResolver: Send + Sync {
+    /// Why a key could not be found.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The signing key for `did` (and the `#fragment` of the `iss`, if it had
+    /// one); `fresh` as for [`SigningKeyResolver::signing_key`].
+    ///
+    /// # Errors
+    /// Whatever stopped the resolution; verification fails with
+    /// [`ServiceAuthError::KeyResolution`].
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        fragment: Option<&'a str>,
+        fresh: bool,
+    ) -> KeyFuture<'a, Self::Error>;
+}
+
+macro_rules! forward_async_keys {
+    ($($ty:ty),*) => {$(
+        impl<T: AsyncSigningKeyResolver + ?Sized> AsyncSigningKeyResolver for $ty {
+            type Error = T::Error;
+            fn resolve_signing_key<'a>(
+                &'a self,
+                did: &'a Did,
+                fragment: Option<&'a str>,
+                fresh: bool,
+            ) -> KeyFuture<'a, T::Error> {
+                (**self).resolve_signing_key(did, fragment, fresh)
+            }
+        }
+    )*};
+}
+forward_async_keys!(std::sync::Arc<T>, Box<T>, &T);
+
+/// An [`AsyncSigningKeyResolver`] over a [`SigningKeyResolver`] that answers
+/// at once (keys held in memory, a fixed table): its answer is returned as a
+/// ready future. Do not wrap a resolver that blocks (such as the sync side
+/// of [`DidKeyResolver`](crate::identity::DidKeyResolver)); it would block
+/// the task calling it.
+#[derive(Debug, Clone, Default)]
+pub struct SyncKeys<R>(pub R);
+
+impl<R: SigningKeyResolver + Send + Sync> AsyncSigningKeyResolver for SyncKeys<R> {
+    type Error = R::Error;
+
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        fragment: Option<&'a str>,
+        fresh: bool,
+    ) -> KeyFuture<'a, R::Error> {
+        Box::pin(std::future::ready(self.0.signing_key(did, fragment, fresh)))
+    }
 }
 
 /// Why a replay cache refused a token.
@@ -316,6 +395,10 @@ pub struct VerifiedServiceJwt {
 /// tokens cannot fill the cache). Entries are kept until `exp` +
 /// [`CLOCK_LEEWAY_SECS`], as long as the token would be accepted.
 ///
+/// The resolver is called synchronously: fine for keys held in memory and
+/// for command-line tools; a server resolving keys over the network uses
+/// [`verify_service_jwt_async`] instead, which does the same checks.
+///
 /// # Errors
 /// A [`ServiceAuthError`]; [`ServiceAuthError::name`] gives its XRPC name.
 pub fn verify_service_jwt<R: SigningKeyResolver + ?Sized>(
@@ -325,78 +408,170 @@ pub fn verify_service_jwt<R: SigningKeyResolver + ?Sized>(
     resolver: &R,
     replay: Option<&dyn ReplayCache>,
 ) -> Result<VerifiedServiceJwt, ServiceAuthError> {
-    let jwt = Jwt::parse(token).map_err(|e| ServiceAuthError::BadJwt(e.to_string()))?;
-    if let Some(typ) = &jwt.header().typ
-        && FORBIDDEN_TYPES.contains(&typ.as_str())
-    {
-        return Err(ServiceAuthError::BadJwtType(typ.clone()));
-    }
-    let claims = jwt.claims();
-    let (Some(iss), Some(aud), Some(exp)) = (&claims.iss, &claims.aud, claims.exp) else {
-        return Err(ServiceAuthError::BadJwt(
-            "iss, aud and exp are required".to_owned(),
-        ));
-    };
-    if now > exp.saturating_add(CLOCK_LEEWAY_SECS) {
-        return Err(ServiceAuthError::JwtExpired);
-    }
-    if let Some(iat) = claims.iat
-        && iat > now.saturating_add(CLOCK_LEEWAY_SECS)
-    {
-        return Err(ServiceAuthError::BadJwt("iat is in the future".to_owned()));
-    }
-    if let Some(want) = expected.aud
-        && aud != want
-    {
-        return Err(ServiceAuthError::BadJwtAudience);
-    }
-    if let Some(want) = expected.lxm
-        && claims.lxm.as_deref() != Some(want.as_str())
-    {
-        return Err(ServiceAuthError::BadJwtLexiconMethod {
-            expected: want.as_str().to_owned(),
-        });
-    }
-    let (did, fragment) = parse_iss(iss)?;
-    if jwt.header().alg == Alg::Hs256 {
-        // A shared-secret token cannot be an account's signature; refused
-        // before any key is resolved.
-        return Err(ServiceAuthError::BadJwtSignature(JwtError::UnsupportedAlg(
-            "HS256".to_owned(),
-        )));
-    }
-
+    let checked = Checked::new(token, expected, now)?;
+    let (did, fragment) = checked.issuer();
     let key = resolver
-        .signing_key(&did, fragment, false)
-        .map_err(|e| ServiceAuthError::KeyResolution(Box::new(e)))?;
-    match jwt.verify_ecdsa(&key) {
-        Ok(()) => {}
-        Err(JwtError::BadSignature | JwtError::AlgKeyMismatch { .. }) => {
-            // The key may have been rotated since it was cached.
-            let fresh = resolver
-                .signing_key(&did, fragment, true)
-                .map_err(|e| ServiceAuthError::KeyResolution(Box::new(e)))?;
-            if fresh == key {
-                return Err(ServiceAuthError::BadJwtSignature(JwtError::BadSignature));
-            }
-            jwt.verify_ecdsa(&fresh)
-                .map_err(ServiceAuthError::BadJwtSignature)?;
+        .signing_key(did, fragment, false)
+        .map_err(key_resolution)?;
+    if checked.needs_fresh_key(&key)? {
+        let fresh = resolver
+            .signing_key(did, fragment, true)
+            .map_err(key_resolution)?;
+        checked.verify_fresh_key(&key, &fresh)?;
+    }
+    checked.finish(now, replay)
+}
+
+/// [`verify_service_jwt`] with an [`AsyncSigningKeyResolver`]: the same
+/// checks in the same order, the key resolutions awaited. This is the one a
+/// server uses, so that no worker thread blocks on a key lookup.
+///
+/// # Errors
+/// A [`ServiceAuthError`]; [`ServiceAuthError::name`] gives its XRPC name.
+pub async fn verify_service_jwt_async<R: AsyncSigningKeyResolver + ?Sized>(
+    token: &str,
+    expected: &Expected<'_>,
+    now: i64,
+    resolver: &R,
+    replay: Option<&(dyn ReplayCache + Send + Sync)>,
+) -> Result<VerifiedServiceJwt, ServiceAuthError> {
+    let checked = Checked::new(token, expected, now)?;
+    let (did, fragment) = checked.issuer();
+    let key = resolver
+        .resolve_signing_key(did, fragment, false)
+        .await
+        .map_err(key_resolution)?;
+    if checked.needs_fresh_key(&key)? {
+        let fresh = resolver
+            .resolve_signing_key(did, fragment, true)
+            .await
+            .map_err(key_resolution)?;
+        checked.verify_fresh_key(&key, &fresh)?;
+    }
+    checked.finish(now, replay.map(|r| r as &dyn ReplayCache))
+}
+
+fn key_resolution<E: std::error::Error + Send + Sync + 'static>(e: E) -> ServiceAuthError {
+    ServiceAuthError::KeyResolution(Box::new(e))
+}
+
+/// A token that passed every check needing no key: the steps
+/// [`verify_service_jwt`] and [`verify_service_jwt_async`] share.
+struct Checked {
+    jwt: Jwt,
+    did: Did,
+    /// `exp`, known present.
+    exp: i64,
+}
+
+impl Checked {
+    /// Parses `token` and checks, in the reference's order, its `typ`, the
+    /// presence of `iss`, `aud` and `exp`, the times, `aud`, `lxm`, `iss`,
+    /// and that the algorithm is not `HS256`.
+    fn new(token: &str, expected: &Expected<'_>, now: i64) -> Result<Self, ServiceAuthError> {
+        let jwt = Jwt::parse(token).map_err(|e| ServiceAuthError::BadJwt(e.to_string()))?;
+        if let Some(typ) = &jwt.header().typ
+            && FORBIDDEN_TYPES.contains(&typ.as_str())
+        {
+            return Err(ServiceAuthError::BadJwtType(typ.clone()));
         }
-        Err(e) => return Err(ServiceAuthError::BadJwtSignature(e)),
+        let claims = jwt.claims();
+        let (Some(iss), Some(aud), Some(exp)) = (&claims.iss, &claims.aud, claims.exp) else {
+            return Err(ServiceAuthError::BadJwt(
+                "iss, aud and exp are required".to_owned(),
+            ));
+        };
+        if now > exp.saturating_add(CLOCK_LEEWAY_SECS) {
+            return Err(ServiceAuthError::JwtExpired);
+        }
+        if let Some(iat) = claims.iat
+            && iat > now.saturating_add(CLOCK_LEEWAY_SECS)
+        {
+            return Err(ServiceAuthError::BadJwt("iat is in the future".to_owned()));
+        }
+        if let Some(want) = expected.aud
+            && aud != want
+        {
+            return Err(ServiceAuthError::BadJwtAudience);
+        }
+        if let Some(want) = expected.lxm
+            && claims.lxm.as_deref() != Some(want.as_str())
+        {
+            return Err(ServiceAuthError::BadJwtLexiconMethod {
+                expected: want.as_str().to_owned(),
+            });
+        }
+        let (did, _) = parse_iss(iss)?;
+        if jwt.header().alg == Alg::Hs256 {
+            // A shared-secret token cannot be an account's signature; refused
+            // before any key is resolved.
+            return Err(ServiceAuthError::BadJwtSignature(JwtError::UnsupportedAlg(
+                "HS256".to_owned(),
+            )));
+        }
+        Ok(Checked { jwt, did, exp })
     }
 
-    if let Some(cache) = replay {
-        let Some(jti) = &claims.jti else {
-            return Err(ServiceAuthError::BadJwt("jti is required".to_owned()));
-        };
-        cache
-            .check_and_insert(iss, jti, exp.saturating_add(CLOCK_LEEWAY_SECS), now)
-            .map_err(ServiceAuthError::JwtReplayed)?;
+    /// The issuer's DID and the `#fragment` of its `iss`, if any.
+    fn issuer(&self) -> (&Did, Option<&str>) {
+        let fragment = self
+            .jwt
+            .claims()
+            .iss
+            .as_deref()
+            .and_then(|iss| iss.split_once('#'))
+            .map(|(_, frag)| frag);
+        (&self.did, fragment)
     }
-    Ok(VerifiedServiceJwt {
-        did,
-        claims: jwt.into_claims(),
-    })
+
+    /// Checks the signature with the (possibly cached) `key`: `Ok(false)`
+    /// if it verifies, `Ok(true)` if it does not in a way a rotated key
+    /// explains (a bad signature, a key of the other curve), so the key is
+    /// to be resolved again with `fresh`.
+    fn needs_fresh_key(&self, key: &PublicKey) -> Result<bool, ServiceAuthError> {
+        match self.jwt.verify_ecdsa(key) {
+            Ok(()) => Ok(false),
+            Err(JwtError::BadSignature | JwtError::AlgKeyMismatch { .. }) => Ok(true),
+            Err(e) => Err(ServiceAuthError::BadJwtSignature(e)),
+        }
+    }
+
+    /// Checks the signature with the `fresh` key, after `cached` failed; the
+    /// same key again fails at once.
+    fn verify_fresh_key(
+        &self,
+        cached: &PublicKey,
+        fresh: &PublicKey,
+    ) -> Result<(), ServiceAuthError> {
+        if fresh == cached {
+            return Err(ServiceAuthError::BadJwtSignature(JwtError::BadSignature));
+        }
+        self.jwt
+            .verify_ecdsa(fresh)
+            .map_err(ServiceAuthError::BadJwtSignature)
+    }
+
+    /// After the signature verified: records the `jti` in `replay`, if
+    /// given, until `exp` + [`CLOCK_LEEWAY_SECS`].
+    fn finish(
+        self,
+        now: i64,
+        replay: Option<&dyn ReplayCache>,
+    ) -> Result<VerifiedServiceJwt, ServiceAuthError> {
+        if let Some(cache) = replay {
+            let claims = self.jwt.claims();
+            let (Some(iss), Some(jti)) = (&claims.iss, &claims.jti) else {
+                return Err(ServiceAuthError::BadJwt("jti is required".to_owned()));
+            };
+            cache
+                .check_and_insert(iss, jti, self.exp.saturating_add(CLOCK_LEEWAY_SECS), now)
+                .map_err(ServiceAuthError::JwtReplayed)?;
+        }
+        Ok(VerifiedServiceJwt {
+            did: self.did,
+            claims: self.jwt.into_claims(),
+        })
+    }
 }
 
 /// Splits an `iss` into its DID and optional fragment: `did` or `did#id` with

@@ -17,9 +17,8 @@
 //!   past their age are dropped first, then the least recently used one.
 //!
 //! `refresh_did` / `refresh_handle` bypass the cache and store the new
-//! answer: that is the "force refresh" path, used by
-//! [`SigningKeyResolver`](crate::SigningKeyResolver) when a cached key fails
-//! to verify a signature (see [`DidKeyResolver`](crate::identity::DidKeyResolver)).
+//! answer: that is the "force refresh" path, used by the service-auth key
+//! resolvers when a cached key fails to verify a signature (see [`DidKeyResolver`](crate::identity::DidKeyResolver)).
 //!
 //! Time comes from a [`Clock`] ([`SystemClock`] by default, [`ManualClock`]
 //! in tests).

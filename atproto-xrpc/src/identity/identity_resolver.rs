@@ -16,7 +16,7 @@
 //!     CacheConfig, CachingDidResolver, CachingHandleResolver, DefaultHandleResolver,
 //!     DidKeyResolver, HickoryTxtLookup, IdentityResolver, Resolver,
 //! };
-//! use atproto_xrpc::{Expected, ReqwestClient, verify_service_jwt};
+//! use atproto_xrpc::{Expected, ReqwestClient, verify_service_jwt_async};
 //!
 //! # async fn run(token: &str, now: i64) -> Result<(), Box<dyn std::error::Error>> {
 //! let http = ReqwestClient::new()?;
@@ -34,10 +34,10 @@
 //! }
 //!
 //! // Service auth: issuers' keys through the same cache (re-fetched once
-//! // when a cached key fails to verify).
+//! // when a cached key fails to verify), awaited rather than blocking.
 //! let keys = DidKeyResolver::new(dids);
 //! let expected = Expected { aud: Some("did:web:feed.example.com"), lxm: None };
-//! let verified = verify_service_jwt(token, &expected, now, &keys, None)?;
+//! let verified = verify_service_jwt_async(token, &expected, now, &keys, None).await?;
 //! println!("call from {}", verified.did);
 //! # Ok(())
 //! # }

@@ -1,20 +1,26 @@
 //! Signing keys from DID documents (feature `resolve`): the bridge from a
-//! [`DidResolver`] to service auth's [`SigningKeyResolver`], so
-//! [`verify_service_jwt`](crate::verify_service_jwt) can resolve issuers
+//! [`DidResolver`] to service auth's key resolvers, so issuers are resolved
 //! over the network.
 //!
-//! [`SigningKeyResolver`] is synchronous, resolvers are async.
-//! [`DidKeyResolver`] runs the resolution to completion:
+//! [`DidKeyResolver`] implements both:
 //!
-//! - inside a multi-thread Tokio runtime, with `block_in_place`;
-//! - outside any runtime, on a temporary current-thread runtime;
-//! - inside a current-thread runtime it cannot block: an answer that is
-//!   ready at once (a [`CachingDidResolver`](crate::identity::CachingDidResolver)
-//!   hit, fresh or stale) is used, anything needing the network is
-//!   [`ResolveError::WouldBlock`]. Async code can call
-//!   [`resolve_signing_key`] first to warm the cache.
+//! - [`AsyncSigningKeyResolver`], for
+//!   [`verify_service_jwt_async`](crate::verify_service_jwt_async) and the
+//!   server's service-auth extractor: the resolution is awaited. **Servers
+//!   use this one.**
+//! - [`SigningKeyResolver`], for the synchronous
+//!   [`verify_service_jwt`](crate::verify_service_jwt) in offline and
+//!   command-line code. Resolvers are async, so it runs the resolution to
+//!   completion, which may block the calling thread on the network:
+//!   - inside a multi-thread Tokio runtime, with `block_in_place`;
+//!   - outside any runtime, on a temporary current-thread runtime;
+//!   - inside a current-thread runtime it cannot block: an answer that is
+//!     ready at once (a [`CachingDidResolver`](crate::identity::CachingDidResolver)
+//!     hit, fresh or stale) is used, anything needing the network is
+//!     [`ResolveError::WouldBlock`]. Async code uses the
+//!     [`AsyncSigningKeyResolver`] side instead.
 //!
-//! With `fresh` (the verifier's retry after a failed signature) the
+//! With `fresh` (the verifiers' retry after a failed signature) the
 //! document is fetched again with [`DidResolver::refresh_did`], which
 //! replaces a cached copy.
 
@@ -26,7 +32,7 @@ use atproto_core::{Did, PublicKey};
 
 use crate::identity::did_doc::{ATPROTO_KEY_ID, DidDocError, DidDocument};
 use crate::identity::did_resolver::{DidResolver, ResolveError};
-use crate::service_auth::SigningKeyResolver;
+use crate::service_auth::{AsyncSigningKeyResolver, KeyFuture, SigningKeyResolver};
 use crate::transport::TransportError;
 
 /// The key of `document` for `fragment`: the `#atproto` signing key when
@@ -87,9 +93,10 @@ pub async fn resolve_signing_key<R: DidResolver + ?Sized>(
     key_from_document(&document, fragment)
 }
 
-/// A [`SigningKeyResolver`] over a [`DidResolver`] (usually a
+/// An [`AsyncSigningKeyResolver`] and a [`SigningKeyResolver`] over a
+/// [`DidResolver`] (usually a
 /// [`CachingDidResolver`](crate::identity::CachingDidResolver)); see the
-/// [module docs](self) for how it waits.
+/// [module docs](self) for how each waits.
 #[derive(Debug, Clone)]
 pub struct DidKeyResolver<R> {
     resolver: R,
@@ -107,6 +114,21 @@ impl<R: DidResolver> DidKeyResolver<R> {
     }
 }
 
+impl<R: DidResolver> AsyncSigningKeyResolver for DidKeyResolver<R> {
+    type Error = ResolveError;
+
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        fragment: Option<&'a str>,
+        fresh: bool,
+    ) -> KeyFuture<'a, ResolveError> {
+        Box::pin(resolve_signing_key(&self.resolver, did, fragment, fresh))
+    }
+}
+
+/// Blocks the calling thread while the network is used; see the
+/// [module docs](self). Servers use the [`AsyncSigningKeyResolver`] side.
 impl<R: DidResolver> SigningKeyResolver for DidKeyResolver<R> {
     type Error = ResolveError;
 

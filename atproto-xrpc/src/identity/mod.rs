@@ -5,7 +5,8 @@
 //! judge them. With the `resolve` feature, the network half: DID and handle
 //! resolvers over [`HttpClient`](crate::HttpClient) and DNS, the
 //! bidirectional [`IdentityResolver`], caches, and the bridge to service
-//! auth's [`SigningKeyResolver`](crate::SigningKeyResolver).
+//! auth's key resolvers ([`AsyncSigningKeyResolver`](crate::AsyncSigningKeyResolver)
+//! and [`SigningKeyResolver`](crate::SigningKeyResolver)).
 
 #[cfg(feature = "resolve")]
 pub mod cache;

@@ -4,14 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex};
 
 use atproto_core::{Curve, Did, Keypair, Nsid, PublicKey};
 use atproto_xrpc::jwt::{self, Alg, Claims, Header, Jwt, JwtError, MAX_TOKEN_LEN, Part};
 use atproto_xrpc::service_auth::random_jti;
 use atproto_xrpc::service_auth::{
-    CLOCK_LEEWAY_SECS, Expected, MemoryReplayCache, ReplayCache, ReplayError,
-    SERVICE_JWT_LIFETIME_SECS, ServiceAuthError, ServiceJwtParams, SigningKeyResolver,
-    create_service_jwt, verify_service_jwt,
+    AsyncSigningKeyResolver, CLOCK_LEEWAY_SECS, Expected, KeyFuture, MemoryReplayCache,
+    ReplayCache, ReplayError, SERVICE_JWT_LIFETIME_SECS, ServiceAuthError, ServiceJwtParams,
+    SigningKeyResolver, SyncKeys, create_service_jwt, verify_service_jwt, verify_service_jwt_async,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -779,6 +780,197 @@ fn replay_entry_kept_until_token_expiry() {
             .map(|_| ()),
         Err("JwtExpired")
     );
+}
+
+// ---- service auth, async ----
+
+/// The async counterpart of [`Resolver`]: the same answers, each after
+/// yielding to the runtime once (a lookup that really waits).
+struct AsyncResolver {
+    cached: PublicKey,
+    fresh: PublicKey,
+    calls: Mutex<Vec<bool>>,
+    fail: bool,
+    fragment: Option<&'static str>,
+}
+
+impl AsyncResolver {
+    fn like(r: &Resolver) -> Self {
+        AsyncResolver {
+            cached: r.cached.clone(),
+            fresh: r.fresh.clone(),
+            calls: Mutex::new(Vec::new()),
+            fail: r.fail.get(),
+            fragment: r.fragment,
+        }
+    }
+
+    fn calls(&self) -> Vec<bool> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl AsyncSigningKeyResolver for AsyncResolver {
+    type Error = NotFound;
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        fragment: Option<&'a str>,
+        fresh: bool,
+    ) -> KeyFuture<'a, NotFound> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            assert_eq!(did.as_str(), ISS);
+            assert_eq!(fragment, self.fragment);
+            self.calls.lock().unwrap().push(fresh);
+            if self.fail {
+                return Err(NotFound);
+            }
+            Ok(if fresh {
+                self.fresh.clone()
+            } else {
+                self.cached.clone()
+            })
+        })
+    }
+}
+
+/// What a verification came to, comparable across the two forms.
+fn outcome(
+    r: Result<atproto_xrpc::VerifiedServiceJwt, ServiceAuthError>,
+) -> Result<String, String> {
+    r.map(|v| v.did.as_str().to_owned())
+        .map_err(|e| format!("{}: {e}", e.name()))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_verify_agrees_with_sync_verify() {
+    let key = keypair(Curve::K256, 51);
+    let p256 = keypair(Curve::P256, 52);
+    let other = keypair(Curve::K256, 53);
+    let token = service_token(&key, "j");
+    let mut expired = lxm_claims();
+    expired.exp = Some(NOW - 60);
+    let mut wrong_aud = lxm_claims();
+    wrong_aud.aud = Some("did:web:other.example".to_owned());
+    let mut no_lxm = lxm_claims();
+    no_lxm.lxm = None;
+    let mut bad_iss = lxm_claims();
+    bad_iss.iss = Some("alice.example.com".to_owned());
+    let tokens = [
+        token.clone(),
+        custom_token(&key, Some("at+jwt"), &lxm_claims()),
+        custom_token(&key, None, &expired),
+        custom_token(&key, None, &wrong_aud),
+        custom_token(&key, None, &no_lxm),
+        custom_token(&key, None, &bad_iss),
+        with_signature(&token, &negate_s(&signature_of(&token), &K256_N)),
+        with_signature(&token, &to_der(&signature_of(&token))),
+        jwt::sign_hs256(&Header::new(Alg::Hs256), &lxm_claims(), b"secret").unwrap(),
+        "not a token".to_owned(),
+    ];
+    // (cached, fresh, fail): right key; rotated; other curve cached;
+    // both wrong; the same wrong key twice; unresolvable.
+    let keys = [
+        (key.public_key(), key.public_key(), false),
+        (other.public_key(), key.public_key(), false),
+        (p256.public_key(), key.public_key(), false),
+        (other.public_key(), p256.public_key(), false),
+        (other.public_key(), other.public_key(), false),
+        (key.public_key(), key.public_key(), true),
+    ];
+    let lxm = lxm();
+    let mut checked = 0;
+    for t in &tokens {
+        for (cached, fresh, fail) in &keys {
+            let sync = Resolver::new(cached.clone(), fresh.clone());
+            sync.fail.set(*fail);
+            let asy = AsyncResolver::like(&sync);
+            let a = verify_service_jwt(t, &expected(&lxm), NOW, &sync, None);
+            let b = verify_service_jwt_async(t, &expected(&lxm), NOW, &asy, None).await;
+            assert_eq!(outcome(a), outcome(b), "{t}");
+            assert_eq!(*sync.calls.borrow(), asy.calls(), "{t}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, tokens.len() * keys.len());
+
+    // A rotated key: the fresh one is fetched once and verifies.
+    let r = AsyncResolver::like(&Resolver::new(other.public_key(), key.public_key()));
+    let v = verify_service_jwt_async(&token, &expected(&lxm), NOW, &r, None)
+        .await
+        .expect("fresh key verifies");
+    assert_eq!(v.did.as_str(), ISS);
+    assert_eq!(r.calls(), vec![false, true]);
+
+    // A fragment issuer passes its fragment.
+    let frag = service_token_with(&key, &format!("{ISS}#atproto_labeler"), None, "f");
+    let r = AsyncResolver {
+        fragment: Some("atproto_labeler"),
+        ..AsyncResolver::like(&Resolver::new(key.public_key(), key.public_key()))
+    };
+    let any_lxm = Expected {
+        aud: Some(AUD),
+        lxm: None,
+    };
+    verify_service_jwt_async(&frag, &any_lxm, NOW, &r, None)
+        .await
+        .expect("fragment issuer");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_verify_replay_cache_and_resolver_forms() {
+    let key = keypair(Curve::P256, 61);
+    let cache = MemoryReplayCache::new(4);
+    let lxm = lxm();
+    let token = service_token(&key, "once");
+
+    // Behind an `Arc<dyn …>`, as a server stores it.
+    let r: Arc<dyn AsyncSigningKeyResolver<Error = NotFound>> = Arc::new(AsyncResolver::like(
+        &Resolver::new(key.public_key(), key.public_key()),
+    ));
+    verify_service_jwt_async(&token, &expected(&lxm), NOW, &r, Some(&cache))
+        .await
+        .expect("first use");
+    let e = verify_service_jwt_async(&token, &expected(&lxm), NOW, &r, Some(&cache))
+        .await
+        .expect_err("replay");
+    assert!(matches!(
+        e,
+        ServiceAuthError::JwtReplayed(ReplayError::Replayed)
+    ));
+    // A token whose signature fails is not recorded.
+    let bad = service_token(&keypair(Curve::P256, 62), "unsigned");
+    assert!(
+        verify_service_jwt_async(&bad, &expected(&lxm), NOW, &r, Some(&cache))
+            .await
+            .is_err()
+    );
+    assert_eq!(cache.len(), 1);
+
+    // A synchronous in-memory resolver, wrapped.
+    struct OneKey(PublicKey);
+    impl SigningKeyResolver for OneKey {
+        type Error = NotFound;
+        fn signing_key(&self, _: &Did, _: Option<&str>, _: bool) -> Result<PublicKey, NotFound> {
+            Ok(self.0.clone())
+        }
+    }
+    let keys = SyncKeys(OneKey(key.public_key()));
+    let v = verify_service_jwt_async(
+        &service_token(&key, "other"),
+        &expected(&lxm),
+        NOW,
+        &keys,
+        None,
+    )
+    .await
+    .expect("sync keys");
+    assert_eq!(v.claims.jti.as_deref(), Some("other"));
+    let e = verify_service_jwt_async(&bad, &expected(&lxm), NOW, &keys, None)
+        .await
+        .expect_err("wrong key");
+    assert_eq!(e.name(), "BadJwtSignature");
 }
 
 // ---- known-answer vectors ----
