@@ -20,7 +20,8 @@ use atproto_xrpc::identity::{
     key_from_document, resolve_signing_key,
 };
 use atproto_xrpc::service_auth::{
-    Expected, ServiceAuthError, ServiceJwtParams, create_service_jwt, verify_service_jwt,
+    AsyncSigningKeyResolver, Expected, ServiceAuthError, ServiceJwtParams, create_service_jwt,
+    verify_service_jwt, verify_service_jwt_async,
 };
 use atproto_xrpc::transport::{BoxFuture, Bytes, HttpClient, HttpRequest, HttpResponse};
 use atproto_xrpc::{ReqwestClient, SigningKeyResolver, TransportError};
@@ -73,6 +74,8 @@ fn doc(id: &str, handle: Option<&str>, key: &PublicKey) -> DidDocument {
 
 enum Route {
     Answer(u16, Vec<u8>),
+    /// Answers after a short wait (a lookup that really suspends).
+    Slow(u16, Vec<u8>),
     Hang,
     Fail,
 }
@@ -108,13 +111,21 @@ impl HttpClient for FakeHttp {
         let url = request.uri().to_string();
         assert_eq!(request.method(), http::Method::GET);
         self.log.lock().unwrap().push(url.clone());
+        let mut slow = false;
         let answer = match self.routes.lock().unwrap().get(&url) {
             Some(Route::Answer(status, body)) => Some(Ok((*status, body.clone()))),
+            Some(Route::Slow(status, body)) => {
+                slow = true;
+                Some(Ok((*status, body.clone())))
+            }
             Some(Route::Fail) => Some(Err(TransportError::Timeout { url: url.clone() })),
             Some(Route::Hang) => None,
             None => Some(Ok((404, Vec::new()))),
         };
         Box::pin(async move {
+            if slow {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             match answer {
                 None => std::future::pending().await,
                 Some(Err(e)) => Err(e),
@@ -1073,6 +1084,48 @@ async fn service_auth_in_a_current_thread_runtime_uses_the_cache_only() {
         .await
         .unwrap();
     assert_eq!(warm, key(1).public_key());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn service_auth_async_resolves_over_the_network_on_a_current_thread_runtime() {
+    let http = Arc::new(FakeHttp::default());
+    let url = format!("http://plc.test/{PLC}");
+    let slow_doc = |k: &Keypair| {
+        Route::Slow(
+            200,
+            serde_json::to_vec(&doc_json(PLC, None, &k.public_key())).unwrap(),
+        )
+    };
+    http.route(&url, slow_doc(&key(1)));
+    let plc = PlcResolver::with_directory(Arc::clone(&http), "http://plc.test");
+    let keys = DidKeyResolver::new(CachingDidResolver::new(plc, CacheConfig::default()));
+    // The blocking bridge cannot wait for this lookup here...
+    let err = SigningKeyResolver::signing_key(&keys, &did(PLC), None, false).unwrap_err();
+    assert!(matches!(err, ResolveError::WouldBlock(_)), "{err}");
+    let before = http.log().len();
+    // ...the async side awaits it.
+    let got = AsyncSigningKeyResolver::resolve_signing_key(&keys, &did(PLC), None, false)
+        .await
+        .unwrap();
+    assert_eq!(got, key(1).public_key());
+    let ok = verify_service_jwt_async(&token(&key(1), NOW), &expected(), NOW, &keys, None)
+        .await
+        .unwrap();
+    assert_eq!(ok.did, did(PLC));
+    assert_eq!(http.log().len(), before + 1, "the second lookup was cached");
+    // The key rotates: the cached one fails, one fresh fetch verifies.
+    http.route(&url, slow_doc(&key(2)));
+    verify_service_jwt_async(&token(&key(2), NOW), &expected(), NOW, &keys, None)
+        .await
+        .unwrap();
+    assert_eq!(http.log().len(), before + 2);
+    // An unknown issuer is a key resolution failure.
+    http.route(&url, Route::Answer(404, Vec::new()));
+    keys.inner().clear();
+    let err = verify_service_jwt_async(&token(&key(2), NOW), &expected(), NOW, &keys, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceAuthError::KeyResolution(_)), "{err}");
 }
 
 // ---------------------------------------------------------------- real HTTP

@@ -17,7 +17,10 @@ use atproto_xrpc::server::{
     Params, PeerIp, RateLimitConfig, RateLimitLayer, RateLimiter, RawInput, RouterError,
     ServiceAuth, ServiceAuthVerifier, SubscriptionRequest, VerifiedAccess, XrpcRouter,
 };
-use atproto_xrpc::service_auth::{ServiceJwtParams, SigningKeyResolver, create_service_jwt};
+use atproto_xrpc::service_auth::{
+    AsyncSigningKeyResolver, KeyFuture, ServiceJwtParams, SigningKeyResolver, SyncKeys,
+    create_service_jwt,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRef};
@@ -179,6 +182,18 @@ async fn service_call(ServiceAuth(jwt): ServiceAuth, ctx: MethodContext) -> Outp
     Output(json!({ "iss": jwt.did.as_str(), "lxm": ctx.nsid().as_str() }))
 }
 
+async fn no_input() -> Output<Value> {
+    Output(json!({}))
+}
+
+async fn maybe_whoami(who: Option<AuthRequired<HmacSessionVerifier>>) -> Output<Value> {
+    Output(json!({ "did": who.map(|AuthRequired(w)| w.did.as_str().to_owned()) }))
+}
+
+async fn maybe_service(auth: Option<ServiceAuth>) -> Output<Value> {
+    Output(json!({ "iss": auth.map(|ServiceAuth(jwt)| jwt.did.as_str().to_owned()) }))
+}
+
 async fn token(BearerToken(t): BearerToken) -> Output<Value> {
     Output(json!({ "token": t }))
 }
@@ -200,7 +215,8 @@ fn fixture() -> Fixture {
     let clock = ManualClock::at_unix_secs(NOW);
     let state = AppState {
         access: HmacSessionVerifier::new(SECRET).clock(clock.clone()),
-        service: ServiceAuthVerifier::new(SERVICE_DID, OneKey(key.public_key()))
+        // A plain in-memory resolver (feature `server` alone).
+        service: ServiceAuthVerifier::new(SERVICE_DID, SyncKeys(OneKey(key.public_key())))
             .clock(clock.clone()),
     };
     let app = XrpcRouter::<AppState>::new()
@@ -219,6 +235,9 @@ fn fixture() -> Fixture {
         .procedure("com.example.raw", raw)
         .query("com.example.whoami", whoami)
         .query("com.example.token", token)
+        .query("com.example.maybeWhoami", maybe_whoami)
+        .query("com.example.maybeService", maybe_service)
+        .procedure("com.atproto.server.activateAccount", no_input)
         .query("com.example.service", service_call)
         .query("com.example.failing", failing)
         .subscription("com.atproto.sync.subscribeRepos", numbered_frames)
@@ -748,6 +767,268 @@ async fn service_auth_extractor() {
     with_bearer(&f.app, uri, "Bearer x.y.z")
         .await
         .error(401, "BadJwt");
+}
+
+#[tokio::test]
+async fn optional_auth_is_none_without_a_header_and_an_error_with_a_bad_one() {
+    let f = fixture();
+    let uri = "/xrpc/com.example.maybeWhoami";
+    assert_eq!(get(&f.app, uri).await.ok(), &json!({ "did": null }));
+    let good = access_token(ISS, NOW as i64 + 3600, "com.atproto.access", SECRET);
+    let a = with_bearer(&f.app, uri, &format!("Bearer {good}")).await;
+    assert_eq!(a.ok(), &json!({ "did": ISS }));
+    // A header that is there but wrong is refused, not ignored.
+    with_bearer(&f.app, uri, "Basic abc")
+        .await
+        .error(400, "InvalidToken");
+    let forged = access_token(ISS, NOW as i64 + 3600, "com.atproto.access", b"other");
+    with_bearer(&f.app, uri, &format!("Bearer {forged}"))
+        .await
+        .error(400, "InvalidToken");
+    let expired = access_token(ISS, NOW as i64 - 1, "com.atproto.access", SECRET);
+    with_bearer(&f.app, uri, &format!("Bearer {expired}"))
+        .await
+        .error(400, "ExpiredToken");
+
+    // The same for service auth.
+    let uri = "/xrpc/com.example.maybeService";
+    assert_eq!(get(&f.app, uri).await.ok(), &json!({ "iss": null }));
+    let good = service_token(&f.key, SERVICE_DID, "com.example.maybeService", NOW, "m1");
+    let a = with_bearer(&f.app, uri, &format!("Bearer {good}")).await;
+    assert_eq!(a.ok(), &json!({ "iss": ISS }));
+    with_bearer(&f.app, uri, &format!("Bearer {good}"))
+        .await
+        .error(401, "JwtReplayed");
+    let forged = service_token(
+        &Keypair::generate(Curve::K256),
+        SERVICE_DID,
+        "com.example.maybeService",
+        NOW,
+        "m2",
+    );
+    with_bearer(&f.app, uri, &format!("Bearer {forged}"))
+        .await
+        .error(401, "BadJwtSignature");
+    with_bearer(&f.app, uri, "Bearer")
+        .await
+        .error(400, "InvalidToken");
+}
+
+/// A key resolver whose lookups wait until the key is published on a
+/// channel, by another task of the same runtime.
+struct PublishedKey {
+    key: tokio::sync::watch::Receiver<Option<PublicKey>>,
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the key was never published")]
+struct NeverPublished;
+
+impl AsyncSigningKeyResolver for PublishedKey {
+    type Error = NeverPublished;
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        _: Option<&'a str>,
+        _: bool,
+    ) -> KeyFuture<'a, NeverPublished> {
+        Box::pin(async move {
+            assert_eq!(did.as_str(), ISS);
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            let mut rx = self.key.clone();
+            let key = rx
+                .wait_for(Option::is_some)
+                .await
+                .map_err(|_| NeverPublished)?;
+            key.clone().ok_or(NeverPublished)
+        })
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn service_auth_awaits_key_lookups_on_a_current_thread_runtime() {
+    // The lookup can only finish once another task on this one thread runs:
+    // a verifier blocking the thread on it (as the synchronous bridge would,
+    // or refuse with WouldBlock) would never answer.
+    let key = Keypair::generate(Curve::P256);
+    let (publish, rx) = tokio::sync::watch::channel(None);
+    let resolver = std::sync::Arc::new(PublishedKey {
+        key: rx,
+        lookups: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let verifier = ServiceAuthVerifier::new(SERVICE_DID, std::sync::Arc::clone(&resolver))
+        .clock(ManualClock::at_unix_secs(NOW));
+    let app = XrpcRouter::<ServiceAuthVerifier>::new()
+        .query("com.example.service", service_call)
+        .build()
+        .unwrap()
+        .with_state(verifier);
+
+    let token = service_token(&key, SERVICE_DID, "com.example.service", NOW, "ct1");
+    let call = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            with_bearer(
+                &app,
+                "/xrpc/com.example.service",
+                &format!("Bearer {token}"),
+            )
+            .await
+        })
+    };
+    // The request is waiting on its lookup; the thread is free meanwhile.
+    while resolver.lookups.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!call.is_finished());
+    get(&app, "/xrpc/_health").await.ok();
+    assert!(!call.is_finished());
+
+    publish.send_replace(Some(key.public_key()));
+    let a = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("the request finished")
+        .unwrap();
+    assert_eq!(a.ok(), &json!({ "iss": ISS, "lxm": "com.example.service" }));
+    assert_eq!(resolver.lookups.load(Ordering::SeqCst), 1);
+}
+
+/// With `resolve`, the network key resolver plugs into the verifier as it
+/// is. A `did:key` issuer is its own key, so nothing is fetched.
+#[cfg(feature = "resolve")]
+#[tokio::test(flavor = "current_thread")]
+async fn service_auth_with_the_did_key_resolver() {
+    use atproto_xrpc::ReqwestClient;
+    use atproto_xrpc::identity::{CacheConfig, CachingDidResolver, DidKeyResolver, Resolver};
+
+    let keys: DidKeyResolver<CachingDidResolver<Resolver<ReqwestClient>>> =
+        DidKeyResolver::new(CachingDidResolver::new(
+            Resolver::new(ReqwestClient::new().unwrap()),
+            CacheConfig::default(),
+        ));
+    let verifier =
+        ServiceAuthVerifier::new(SERVICE_DID, keys).clock(ManualClock::at_unix_secs(NOW));
+    let app = XrpcRouter::<ServiceAuthVerifier>::new()
+        .query("com.example.service", service_call)
+        .build()
+        .unwrap()
+        .with_state(verifier);
+    let key = Keypair::generate(Curve::K256);
+    let iss = key.public_key().to_did_key();
+    let lxm = "com.example.service".parse().unwrap();
+    let token = create_service_jwt(
+        &ServiceJwtParams {
+            iss: &iss,
+            aud: SERVICE_DID,
+            lxm: Some(&lxm),
+            now: NOW as i64,
+            jti: "dk1",
+        },
+        &key,
+    )
+    .unwrap();
+    let a = with_bearer(
+        &app,
+        "/xrpc/com.example.service",
+        &format!("Bearer {token}"),
+    )
+    .await;
+    assert_eq!(a.ok()["iss"], iss);
+}
+
+// ---------------------------------------------------------------- request bodies
+
+fn with_body(
+    req: http::request::Builder,
+    headers: &[(&str, &str)],
+    body: &'static str,
+) -> Request<Body> {
+    headers
+        .iter()
+        .fold(req, |r, (k, v)| r.header(*k, *v))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_body_where_none_is_expected_is_refused() {
+    let f = fixture();
+    let query = "/xrpc/app.bsky.feed.getTimeline?limit=5";
+    let refused = "A request body was provided when none was expected";
+
+    // A query with a Content-Length other than 0.
+    let a = send(
+        &f.app,
+        with_body(Request::get(query), &[("content-length", "3")], "abc"),
+    )
+    .await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), refused);
+    // A chunked body with data.
+    let a = send(
+        &f.app,
+        with_body(
+            Request::get(query),
+            &[("transfer-encoding", "chunked")],
+            "x",
+        ),
+    )
+    .await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), refused);
+    // An empty body, declared or chunked, is allowed, as is none at all.
+    for headers in [
+        &[("content-length", "0")][..],
+        &[("transfer-encoding", "chunked")][..],
+        &[][..],
+    ] {
+        let a = send(&f.app, with_body(Request::get(query), headers, "")).await;
+        assert_eq!(a.ok()["limit"], 5, "{headers:?}");
+    }
+
+    // A procedure whose lexicon declares no input.
+    let uri = "/xrpc/com.atproto.server.activateAccount";
+    let a = send(
+        &f.app,
+        with_body(
+            Request::post(uri),
+            &[
+                ("content-type", "application/json"),
+                ("content-length", "2"),
+            ],
+            "{}",
+        ),
+    )
+    .await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), refused);
+    send(&f.app, with_body(Request::post(uri), &[], ""))
+        .await
+        .ok();
+    // Procedures with an input, or that the catalog does not define, read
+    // their bodies as before.
+    let a = send(
+        &f.app,
+        with_body(
+            Request::post("/xrpc/com.example.echo"),
+            &[
+                ("content-type", "application/json"),
+                ("content-length", "7"),
+            ],
+            "{\"a\":1}",
+        ),
+    )
+    .await;
+    assert_eq!(a.ok(), &json!({ "a": 1 }));
+    // The method is still checked first.
+    let a = send(
+        &f.app,
+        with_body(Request::post(query), &[("content-length", "3")], "abc"),
+    )
+    .await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), "Incorrect HTTP method (POST) expected GET");
 }
 
 // ---------------------------------------------------------------- rate limits

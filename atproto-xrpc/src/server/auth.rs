@@ -11,8 +11,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use atproto_core::{Did, Nsid, PublicKey};
-use axum::extract::{FromRef, FromRequestParts};
+use atproto_core::{Did, Nsid};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 
@@ -21,8 +21,8 @@ use super::router::{MethodContext, outside_router};
 use crate::error::{ErrorName, XrpcError};
 use crate::jwt::{Alg, Claims, Jwt};
 use crate::service_auth::{
-    Expected, MemoryReplayCache, ReplayCache, ServiceAuthError, SigningKeyResolver,
-    VerifiedServiceJwt, verify_service_jwt,
+    AsyncSigningKeyResolver, Expected, KeyFuture, MemoryReplayCache, ReplayCache, ServiceAuthError,
+    VerifiedServiceJwt, verify_service_jwt_async,
 };
 
 fn invalid_token(message: &str) -> XrpcError {
@@ -99,7 +99,10 @@ pub trait AccessVerifier: Send + Sync + 'static {
 
 /// A request whose bearer token `V` verified; holds what `V` returned.
 ///
-/// Rejections: those of [`BearerToken`], then the verifier's.
+/// Rejections: those of [`BearerToken`], then the verifier's. As
+/// `Option<AuthRequired<V>>` it is optional auth: a request without an
+/// `Authorization` header gets `None`, one with a bad header or token is
+/// still refused.
 pub struct AuthRequired<V: AccessVerifier>(pub V::Output);
 
 impl<V: AccessVerifier> fmt::Debug for AuthRequired<V>
@@ -122,6 +125,27 @@ where
         let verifier = V::from_ref(state);
         let token = bearer(parts)?.to_owned();
         verifier.verify(&token, parts).await.map(AuthRequired)
+    }
+}
+
+/// `Option<AuthRequired<V>>`: optional auth. No `Authorization` header is
+/// `None`; a header that is malformed, or a token that does not verify, is
+/// still the error, as for [`AuthRequired`].
+impl<S, V> OptionalFromRequestParts<S> for AuthRequired<V>
+where
+    S: Send + Sync,
+    V: AccessVerifier + FromRef<S>,
+{
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, XrpcError> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -253,43 +277,48 @@ pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
 /// A key resolution failure, type-erased.
 #[derive(Debug)]
-struct ResolveError(Box<dyn std::error::Error + Send + Sync>);
+struct KeyError(Box<dyn std::error::Error + Send + Sync>);
 
-impl fmt::Display for ResolveError {
+impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
 }
 
-impl std::error::Error for ResolveError {}
+impl std::error::Error for KeyError {}
 
 /// Erases a resolver's error type.
 struct Erased<R>(R);
 
-impl<R: SigningKeyResolver> SigningKeyResolver for Erased<R> {
-    type Error = ResolveError;
-    fn signing_key(
-        &self,
-        did: &Did,
-        fragment: Option<&str>,
+impl<R: AsyncSigningKeyResolver> AsyncSigningKeyResolver for Erased<R> {
+    type Error = KeyError;
+    fn resolve_signing_key<'a>(
+        &'a self,
+        did: &'a Did,
+        fragment: Option<&'a str>,
         fresh: bool,
-    ) -> Result<PublicKey, ResolveError> {
-        self.0
-            .signing_key(did, fragment, fresh)
-            .map_err(|e| ResolveError(Box::new(e)))
+    ) -> KeyFuture<'a, KeyError> {
+        let lookup = self.0.resolve_signing_key(did, fragment, fresh);
+        Box::pin(async move { lookup.await.map_err(|e| KeyError(Box::new(e))) })
     }
 }
 
-type DynResolver = dyn SigningKeyResolver<Error = ResolveError> + Send + Sync;
+type DynResolver = dyn AsyncSigningKeyResolver<Error = KeyError>;
 
 /// What the [`ServiceAuth`] extractor checks tokens with: this service's
-/// DID (the required `aud`), the application's [`SigningKeyResolver`], a
-/// [`ReplayCache`] (by default a [`MemoryReplayCache`] of
+/// DID (the required `aud`), the application's [`AsyncSigningKeyResolver`],
+/// a [`ReplayCache`] (by default a [`MemoryReplayCache`] of
 /// [`DEFAULT_REPLAY_CAPACITY`]) and a clock. Cheap to clone; make it
 /// reachable from the router state ([`FromRef`]).
 ///
-/// The resolver is called on the request's task: it should answer from
-/// memory (a cache) rather than block on the network.
+/// Keys are looked up asynchronously
+/// ([`verify_service_jwt_async`]): a resolution that goes to the network
+/// suspends the request's task and never blocks a runtime thread, on a
+/// multi-thread or a current-thread runtime alike. With feature `resolve`,
+/// [`DidKeyResolver`](crate::identity::DidKeyResolver) over a
+/// (caching) DID resolver plugs in directly; keys held in memory behind a
+/// synchronous [`SigningKeyResolver`](crate::SigningKeyResolver) plug in
+/// wrapped in [`SyncKeys`](crate::SyncKeys).
 #[derive(Clone)]
 pub struct ServiceAuthVerifier {
     audience: Arc<str>,
@@ -309,10 +338,11 @@ impl fmt::Debug for ServiceAuthVerifier {
 
 impl ServiceAuthVerifier {
     /// A verifier for tokens addressed to `audience` (this service's DID,
-    /// or `did#service-id`), keys from `resolver`.
+    /// or `did#service-id`), keys from `resolver` (any
+    /// [`AsyncSigningKeyResolver`], an `Arc` of one included).
     pub fn new<R>(audience: impl Into<String>, resolver: R) -> Self
     where
-        R: SigningKeyResolver + Send + Sync + 'static,
+        R: AsyncSigningKeyResolver + 'static,
     {
         Self {
             audience: audience.into().into(),
@@ -345,23 +375,27 @@ impl ServiceAuthVerifier {
     }
 
     /// Verifies `token` for a call of `lxm` now, with
-    /// [`verify_service_jwt`].
+    /// [`verify_service_jwt_async`].
     ///
     /// # Errors
     /// The [`ServiceAuthError`].
-    pub fn verify(&self, token: &str, lxm: &Nsid) -> Result<VerifiedServiceJwt, ServiceAuthError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        lxm: &Nsid,
+    ) -> Result<VerifiedServiceJwt, ServiceAuthError> {
         let expected = Expected {
             aud: Some(&self.audience),
             lxm: Some(lxm),
         };
-        let replay = self.replay.as_deref().map(|r| r as &dyn ReplayCache);
-        verify_service_jwt(
+        verify_service_jwt_async(
             token,
             &expected,
             self.clock.unix_secs(),
             &*self.resolver,
-            replay,
+            self.replay.as_deref(),
         )
+        .await
     }
 }
 
@@ -373,6 +407,8 @@ impl ServiceAuthVerifier {
 /// InvalidToken`, a token that fails `401` with the
 /// [`ServiceAuthError::name`]; outside an [`XrpcRouter`](super::XrpcRouter)
 /// route (no method to bind `lxm` to) it is `500 InternalServerError`.
+/// `Option<ServiceAuth>` makes it optional: no header is `None`, a header
+/// with a bad token still the error.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceAuth(pub VerifiedServiceJwt);
 
@@ -388,7 +424,28 @@ where
         let token = bearer(parts)?;
         ServiceAuthVerifier::from_ref(state)
             .verify(token, ctx.nsid())
+            .await
             .map(ServiceAuth)
             .map_err(|e| XrpcError::with_status(401, e.name(), Some(e.to_string())))
+    }
+}
+
+/// `Option<ServiceAuth>`: no `Authorization` header is `None`; anything
+/// else is checked as for [`ServiceAuth`], a failure still the error.
+impl<S> OptionalFromRequestParts<S> for ServiceAuth
+where
+    S: Send + Sync,
+    ServiceAuthVerifier: FromRef<S>,
+{
+    type Rejection = XrpcError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, XrpcError> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }

@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use atproto_core::{Nsid, SyntaxError};
 use atproto_lexicon::{Catalog, EndpointKind, EndpointValidator};
+use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::handler::Handler;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Extension, Router};
+use futures_util::StreamExt;
 use http::Method as HttpMethod;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::request::Parts;
 
 use crate::error::{ErrorName, XrpcError};
@@ -406,8 +410,18 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
                 raw_limit: self.raw_limit,
             });
             let expected = route.kind.http_method();
-            let handler = route
-                .handler
+            let takes_no_body = match route.kind {
+                MethodKind::Query => true,
+                MethodKind::Procedure => {
+                    ctx.endpoint().is_some_and(|e| e.input_encoding().is_none())
+                }
+                MethodKind::Subscription => false,
+            };
+            let mut handler = route.handler;
+            if takes_no_body {
+                handler = handler.route_layer(axum::middleware::from_fn(refuse_body));
+            }
+            let handler = handler
                 .fallback(move |method: HttpMethod| async move {
                     wrong_method(&method, expected).into_response()
                 })
@@ -453,6 +467,45 @@ fn health_response(body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Refuses a request body sent to a method that takes none (a query, or a
+/// procedure whose lexicon declares no `input`), as the reference server
+/// does: a `Content-Length` other than `0` is refused at once; a body sent
+/// with `Transfer-Encoding` is read and refused if it holds any byte (an
+/// empty chunked body passes).
+async fn refuse_body(req: axum::extract::Request, next: Next) -> Response {
+    let headers = req.headers();
+    if !headers.contains_key(TRANSFER_ENCODING) {
+        return match headers.get(CONTENT_LENGTH) {
+            Some(len) if len.as_bytes() != b"0" => unexpected_body().into_response(),
+            _ => next.run(req).await,
+        };
+    }
+    let (parts, body) = req.into_parts();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) if bytes.is_empty() => {}
+            Ok(_) => return unexpected_body().into_response(),
+            Err(e) => {
+                return XrpcError::new(
+                    ErrorName::InvalidRequest,
+                    format!("Failed to process unexpected request body: {e}"),
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(axum::extract::Request::from_parts(parts, Body::empty()))
+        .await
+}
+
+fn unexpected_body() -> XrpcError {
+    XrpcError::new(
+        ErrorName::InvalidRequest,
+        "A request body was provided when none was expected".to_owned(),
+    )
 }
 
 fn wrong_method(method: &HttpMethod, expected: &str) -> XrpcError {
