@@ -128,6 +128,20 @@ where
     }
 }
 
+/// Optional auth: `None` without an `Authorization` header, else `T`'s
+/// answer (an error included).
+async fn optional<S, T>(parts: &mut Parts, state: &S) -> Result<Option<T>, XrpcError>
+where
+    S: Send + Sync,
+    T: FromRequestParts<S, Rejection = XrpcError>,
+{
+    if parts.headers.contains_key(AUTHORIZATION) {
+        T::from_request_parts(parts, state).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// `Option<AuthRequired<V>>`: optional auth. No `Authorization` header is
 /// `None`; a header that is malformed, or a token that does not verify, is
 /// still the error, as for [`AuthRequired`].
@@ -139,13 +153,7 @@ where
     type Rejection = XrpcError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, XrpcError> {
-        if parts.headers.contains_key(AUTHORIZATION) {
-            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
-                .await
-                .map(Some)
-        } else {
-            Ok(None)
-        }
+        optional(parts, state).await
     }
 }
 
@@ -440,12 +448,6 @@ where
     type Rejection = XrpcError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, XrpcError> {
-        if parts.headers.contains_key(AUTHORIZATION) {
-            <Self as FromRequestParts<S>>::from_request_parts(parts, state)
-                .await
-                .map(Some)
-        } else {
-            Ok(None)
-        }
+        optional(parts, state).await
     }
 }
