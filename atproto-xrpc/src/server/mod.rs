@@ -17,7 +17,11 @@
 //!   [`AccessVerifier`] the application supplies (with
 //!   [`HmacSessionVerifier`] for HS256 session tokens), and [`ServiceAuth`]
 //!   verifying inter-service tokens with
-//!   [`verify_service_jwt`](crate::service_auth::verify_service_jwt).
+//!   [`verify_service_jwt_async`](crate::service_auth::verify_service_jwt_async)
+//!   (keys looked up without blocking); as `Option<…>`, both auth
+//!   extractors make auth optional.
+//! - A request body sent to a method that takes none (a query, a procedure
+//!   whose lexicon declares no input) is refused, as by the reference.
 //! - [`RateLimitLayer`] ([`rate_limit`]): a tower layer limiting requests
 //!   per key in fixed or sliding windows, with `RateLimit-*` headers.
 //! - Subscriptions ([`subscription`]): a WebSocket route that sends each
