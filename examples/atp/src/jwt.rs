@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use atproto_core::Nsid;
 use atproto_xrpc::identity::{DEFAULT_PLC_DIRECTORY, DidKeyResolver};
-use atproto_xrpc::service_auth::{Expected, verify_service_jwt};
+use atproto_xrpc::service_auth::{Expected, verify_service_jwt_async};
 
 use crate::{CmdError, CmdResult};
 
@@ -59,9 +59,10 @@ pub fn run(cmd: Command) -> CmdResult {
         aud: Some(&aud),
         lxm: lxm.as_ref(),
     };
-    // Outside any async runtime: the key resolver runs its own for the
-    // lookups it needs.
-    match verify_service_jwt(&token, &expected, now, &keys, None) {
+    let verdict = crate::xrpc::runtime()?.block_on(verify_service_jwt_async(
+        &token, &expected, now, &keys, None,
+    ));
+    match verdict {
         Ok(verified) => {
             let claims = &verified.claims;
             println!(
