@@ -222,18 +222,22 @@ async fn get_session(
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Fail {
     name: String,
     status: Option<u16>,
     message: Option<String>,
+    retry_after: Option<u64>,
 }
 
-/// Answers with the error the parameters name.
+/// Answers with the error the parameters name (and `Retry-After`).
 async fn fail(Params(p): Params<Fail>) -> Result<Output<()>, XrpcError> {
-    Err(match p.status {
+    let mut e = match p.status {
         Some(status) => XrpcError::with_status(status, p.name.as_str(), p.message),
         None => XrpcError::new(p.name.as_str(), p.message),
-    })
+    };
+    e.retry_after = p.retry_after.map(RetryAfter::Seconds);
+    Err(e)
 }
 
 #[derive(Deserialize)]
@@ -484,6 +488,57 @@ async fn every_standard_error_reaches_the_client_as_sent() -> TestResult {
         "RepoNotFound",
         "Could not find repo: did:plc:nobody",
     );
+    // Auth extractor failures.
+    let e = xrpc_err(
+        client
+            .query::<_, Value>("com.atproto.server.getSession", &())
+            .await,
+    );
+    assert_error(&e, 401, "AuthenticationRequired", "Authentication Required");
+    let e = xrpc_err(
+        client
+            .query_with::<_, Value>(
+                "com.atproto.server.getSession",
+                &(),
+                CallOptions::new().bearer("not-a-jwt"),
+            )
+            .await,
+    );
+    assert_error(&e, 400, "InvalidToken", "Malformed token");
+    // Outside `/xrpc/` the router adds nothing: axum's bare 404 is read as
+    // the status's standard name.
+    let elsewhere = self::client(&format!("{base}/elsewhere"));
+    let e = xrpc_err(elsewhere.query::<_, Value>("com.example.fail", &()).await);
+    assert_eq!(
+        (e.status, &e.name, e.message),
+        (404, &ErrorName::XRPCNotSupported, None)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn handler_retry_after_is_honoured_on_503() -> TestResult {
+    let (base, shared) = start().await;
+    let (client, timer) = retrying(&base, shared.clock(), false);
+    let e = xrpc_err(
+        client
+            .query::<_, Value>(
+                "com.example.fail",
+                &json!({"name": "NotEnoughResources", "message": "busy", "retryAfter": 2}),
+            )
+            .await,
+    );
+    assert_error(&e, 503, "NotEnoughResources", "busy");
+    assert_eq!(e.retry_after, Some(RetryAfter::Seconds(2)));
+    assert_eq!(timer.sleeps(), [Duration::from_secs(2); 2]);
+    // Not transient: no retry.
+    let e = xrpc_err(
+        client
+            .query::<_, Value>("com.example.fail", &json!({"name": "Forbidden"}))
+            .await,
+    );
+    assert_eq!(e.status, 403);
+    assert_eq!(timer.sleeps().len(), 2);
     Ok(())
 }
 
@@ -1059,7 +1114,7 @@ async fn array_params_arrive_as_arrays_in_order() -> TestResult {
     assert_eq!((e.status, e.name.as_str()), (400, "InvalidRequest"));
     // Outside the catalog: serde reads repeated keys into sequences, and
     // text that needs escaping survives the round trip.
-    let tags = ["b&c", "a=1", "ü ñ", "#x", "a"];
+    let tags = ["b&c", "a=1", "ü ñ", "#x", "1+1", "100%", "", "a"];
     let out: Value = client
         .query("com.example.tags", &json!({"tag": tags, "n": [3, 1, 2]}))
         .await?;
