@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime};
 
 use atproto_lexicon::bundled::catalog;
 use atproto_xrpc::client::{
-    CallOptions, ClientError, MemorySessionStore, RetryPolicy, SessionClient, SessionStore, Timer,
-    XrpcCall, XrpcClient, XrpcRequest,
+    CallOptions, ClientError, MemorySessionStore, RetryPolicy, Session, SessionClient,
+    SessionStore, Timer, XrpcCall, XrpcClient, XrpcRequest,
 };
 use atproto_xrpc::jwt::{self, Alg, Claims, Header, Jwt};
 use atproto_xrpc::server::{
@@ -345,6 +345,12 @@ async fn big(Params(p): Params<Big>) -> Response {
     ([(CONTENT_TYPE, "application/octet-stream")], body).into_response()
 }
 
+/// Answers after 10 s.
+async fn slow() -> Output<Value> {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    Output(json!({}))
+}
+
 fn app() -> (axum::Router, Arc<Shared>) {
     let clock = ManualClock::at_unix_secs(START);
     let shared = Arc::new(Shared {
@@ -374,6 +380,7 @@ fn app() -> (axum::Router, Arc<Shared>) {
         .procedure("com.atproto.repo.uploadBlob", upload_blob)
         .query("com.atproto.sync.getRepo", get_repo)
         .query("com.example.big", big)
+        .query("com.example.slow", slow)
         .build()
         .expect("the router builds");
     (router.with_state(state), shared)
@@ -896,6 +903,51 @@ async fn revoked_or_expired_refresh_token_ends_the_session() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn resume_checks_the_session_with_the_server() -> TestResult {
+    let (base, shared) = start().await;
+    let (client, store) = session_client(&base);
+    let session = client.login(HANDLE, PASSWORD, None).await?;
+    let (other, other_store) = session_client(&base);
+    // An expired access token: getSession refreshes it, then answers.
+    shared.clock().advance(Duration::from_secs(ACCESS_TTL));
+    let resumed = other.resume(session.clone()).await?;
+    assert_eq!((resumed.did.as_str(), resumed.active), (DID, Some(true)));
+    assert_ne!(resumed.access_jwt, session.access_jwt);
+    assert_eq!(other_store.load()?, Some(resumed.clone()));
+    assert_eq!(shared.refreshes.load(Ordering::SeqCst), 1);
+    // The server answers for another account than the session says.
+    let mismatch = Session {
+        did: "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+        ..resumed.clone()
+    };
+    match other.resume(mismatch).await {
+        Err(ClientError::SessionMismatch { expected, found }) => {
+            assert_eq!(
+                (expected.as_str(), found.as_str()),
+                ("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", DID)
+            );
+        }
+        other => panic!("expected SessionMismatch, got {other:?}"),
+    }
+    assert_eq!((other.session(), other_store.load()?), (None, None));
+    // An access token the server refuses outright: no session, store cleared.
+    let garbage = Session {
+        access_jwt: "garbage".to_owned(),
+        ..resumed
+    };
+    let e = xrpc_err(other.resume(garbage).await);
+    assert_error(&e, 400, "InvalidToken", "Malformed token");
+    assert_eq!((other.session(), other_store.load()?), (None, None));
+    // The first client's refresh token was rotated out by the resume.
+    assert!(matches!(
+        client.refresh().await,
+        Err(ClientError::SessionExpired(_))
+    ));
+    assert_eq!(store.load()?, None);
+    Ok(())
+}
+
 // ---------------------------------------------------------------- retries
 
 /// The client's timer on the server's clock: `sleep` records the wait and,
@@ -1194,5 +1246,36 @@ async fn response_size_limit_of_the_client() -> TestResult {
             other => panic!("expected BodyTooLarge (chunked: {chunked}), got {other:?}"),
         }
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn call_timeout_of_the_client() -> TestResult {
+    let (base, _) = start().await;
+    let client = client(&base).with_timeout(Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    match client.query::<_, Value>("com.example.slow", &()).await {
+        Err(ClientError::Transport(TransportError::Timeout { url })) => {
+            assert_eq!(url, format!("{base}/xrpc/com.example.slow"));
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    Ok(())
+}
+
+#[tokio::test]
+async fn router_nested_under_a_path_prefix() -> TestResult {
+    let (router, _) = app();
+    let base = serve(axum::Router::new().nest("/pds", router)).await;
+    let client = client(&format!("{base}/pds/"));
+    let out: Value = client
+        .query("app.bsky.feed.getTimeline", &json!({"limit": 3}))
+        .await?;
+    assert_eq!(out["limit"], 3);
+    let e = xrpc_err(client.query::<_, Value>("com.example.nothing", &()).await);
+    assert_error(&e, 501, "MethodNotImplemented", "Method Not Implemented");
+    let e = xrpc_err(client.query::<_, Value>("com.example.echo", &()).await);
+    assert_error(&e, 400, "InvalidRequest", "Incorrect HTTP method (GET)");
     Ok(())
 }
