@@ -228,6 +228,8 @@ struct Fail {
     status: Option<u16>,
     message: Option<String>,
     retry_after: Option<u64>,
+    /// `Retry-After` as an HTTP date, in Unix seconds.
+    retry_at: Option<u64>,
 }
 
 /// Answers with the error the parameters name (and `Retry-After`).
@@ -236,7 +238,9 @@ async fn fail(Params(p): Params<Fail>) -> Result<Output<()>, XrpcError> {
         Some(status) => XrpcError::with_status(status, p.name.as_str(), p.message),
         None => XrpcError::new(p.name.as_str(), p.message),
     };
-    e.retry_after = p.retry_after.map(RetryAfter::Seconds);
+    e.retry_after = p.retry_after.map(RetryAfter::Seconds).or(p
+        .retry_at
+        .map(|t| RetryAfter::Date(SystemTime::UNIX_EPOCH + Duration::from_secs(t))));
     Err(e)
 }
 
@@ -538,6 +542,23 @@ async fn handler_retry_after_is_honoured_on_503() -> TestResult {
     assert_error(&e, 503, "NotEnoughResources", "busy");
     assert_eq!(e.retry_after, Some(RetryAfter::Seconds(2)));
     assert_eq!(timer.sleeps(), [Duration::from_secs(2); 2]);
+    // An HTTP date, measured from the client timer's "now".
+    let e = xrpc_err(
+        client
+            .query::<_, Value>(
+                "com.example.fail",
+                &json!({"name": "RateLimitExceeded", "retryAt": START + 5}),
+            )
+            .await,
+    );
+    assert_eq!(e.status, 429);
+    assert_eq!(
+        e.retry_after,
+        Some(RetryAfter::Date(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(START + 5)
+        ))
+    );
+    assert_eq!(timer.sleeps()[2..], [Duration::from_secs(5); 2]);
     // Not transient: no retry.
     let e = xrpc_err(
         client
@@ -545,7 +566,7 @@ async fn handler_retry_after_is_honoured_on_503() -> TestResult {
             .await,
     );
     assert_eq!(e.status, 403);
-    assert_eq!(timer.sleeps().len(), 2);
+    assert_eq!(timer.sleeps().len(), 4);
     Ok(())
 }
 
@@ -769,6 +790,19 @@ async fn oversized_bodies_are_payload_too_large() -> TestResult {
         "PayloadTooLarge",
         &format!("request entity too large (limit {RAW_LIMIT} bytes)"),
     );
+    // Far more than the socket buffers hold: the early answer still
+    // reaches the client as the 413, not as a broken connection.
+    let e = xrpc_err(
+        client
+            .procedure_raw::<_, Value>(
+                "com.atproto.repo.uploadBlob",
+                &(),
+                Bytes::from(vec![7u8; 16 * RAW_LIMIT]),
+                "image/png",
+            )
+            .await,
+    );
+    assert_eq!((e.status, e.name.as_str()), (413, "PayloadTooLarge"));
     assert!(shared.upload.lock().unwrap().is_none());
     Ok(())
 }
