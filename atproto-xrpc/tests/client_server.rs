@@ -1313,3 +1313,54 @@ async fn router_nested_under_a_path_prefix() -> TestResult {
     assert_error(&e, 400, "InvalidRequest", "Incorrect HTTP method (GET)");
     Ok(())
 }
+
+/// A catalog-validated JSON input with ATProto's `$type`, `$link` and
+/// `$bytes` objects reaches the handler unchanged (read as the data model,
+/// validated, written back as JSON).
+#[tokio::test]
+async fn atproto_json_input_survives_validation() -> TestResult {
+    let router = XrpcRouter::<()>::new()
+        .catalog(catalog())
+        .procedure("com.atproto.repo.createRecord", echo)
+        .build()?;
+    let base = serve(router).await;
+    let client = client(&base);
+    let input = json!({
+        "repo": DID,
+        "collection": "app.bsky.feed.post",
+        "record": {
+            "$type": "app.bsky.feed.post",
+            "text": "hi ü",
+            "createdAt": "2024-01-01T00:00:00.000Z",
+            "embed": {
+                "$type": "app.bsky.embed.images",
+                "images": [{
+                    "alt": "",
+                    "image": {
+                        "$type": "blob",
+                        "ref": {"$link": "bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy"},
+                        "mimeType": "image/png",
+                        "size": 12345
+                    }
+                }]
+            },
+            "facets": [],
+            "bytesField": {"$bytes": "AAEC"},
+            "big": 9007199254740991i64
+        }
+    });
+    let out: Value = client
+        .procedure("com.atproto.repo.createRecord", &(), &input)
+        .await?;
+    assert_eq!(out, input);
+    // The record's fields are the data model's: a float is refused.
+    let mut float = input.clone();
+    float["record"]["big"] = json!(1.5);
+    let e = xrpc_err(
+        client
+            .procedure::<_, _, Value>("com.atproto.repo.createRecord", &(), &float)
+            .await,
+    );
+    assert_error(&e, 400, "InvalidRequest", "invalid JSON body");
+    Ok(())
+}
