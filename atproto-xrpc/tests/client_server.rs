@@ -69,6 +69,10 @@ struct Shared {
     revoked: Mutex<HashSet<String>>,
     /// `com.atproto.server.refreshSession` calls answered with new tokens.
     refreshes: AtomicUsize,
+    /// `com.atproto.server.refreshSession` calls, answered or not.
+    refresh_calls: AtomicUsize,
+    /// When set, refreshSession fails with this (transient) error.
+    refresh_outage: Mutex<Option<XrpcError>>,
     /// `getSession` calls that passed auth.
     sessions: AtomicUsize,
     /// `ExpiredToken` answers of the access verifier.
@@ -184,6 +188,7 @@ async fn refresh_session(
     BearerToken(token): BearerToken,
 ) -> Result<Output<Value>, XrpcError> {
     let shared = &app.shared;
+    shared.refresh_calls.fetch_add(1, Ordering::SeqCst);
     let hold = *shared.hold_refresh_until_expired.lock().unwrap();
     if let Some(n) = hold {
         let waited = tokio::time::timeout(Duration::from_secs(10), async {
@@ -193,6 +198,9 @@ async fn refresh_session(
         })
         .await;
         waited.map_err(|_| internal("not every caller was refused in time"))?;
+    }
+    if let Some(e) = shared.refresh_outage.lock().unwrap().clone() {
+        return Err(e);
     }
     let jwt = Jwt::parse(&token).map_err(|_| invalid_token("Malformed token"))?;
     if jwt.verify_hs256(SECRET).is_err() || jwt.header().typ.as_deref() != Some("refresh+jwt") {
@@ -887,6 +895,54 @@ async fn expired_access_token_is_refreshed_once_for_16_concurrent_callers() -> T
     let _: Value = client.query("com.atproto.server.getSession", &()).await?;
     assert_eq!(shared.refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(shared.expired.load(Ordering::SeqCst), 16);
+    Ok(())
+}
+
+/// A refresh that fails for a passing reason (the server is down) is tried
+/// once for all the callers refused together, not once per caller; the
+/// session is kept and the next call refreshes.
+#[tokio::test]
+async fn failed_refresh_is_single_flight_too() -> TestResult {
+    let (base, shared) = start().await;
+    let (client, store) = session_client(&base);
+    let session = client.login(HANDLE, PASSWORD, None).await?;
+    shared.clock().advance(Duration::from_secs(ACCESS_TTL));
+    *shared.refresh_outage.lock().unwrap() = Some(XrpcError::new(
+        ErrorName::UpstreamFailure,
+        "database unavailable".to_owned(),
+    ));
+    *shared.hold_refresh_until_expired.lock().unwrap() = Some(16);
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .query::<_, Value>("com.atproto.server.getSession", &())
+                    .await
+            })
+        })
+        .collect();
+    let mut names = Vec::new();
+    for call in calls {
+        let e = xrpc_err(call.await?);
+        names.push(e.name.as_str().to_owned());
+    }
+    assert_eq!(shared.refresh_calls.load(Ordering::SeqCst), 1, "{names:?}");
+    // The caller that refreshed sees the refresh's failure, the others the
+    // answer to their own call.
+    names.sort();
+    assert_eq!(names.iter().filter(|n| *n == "UpstreamFailure").count(), 1);
+    assert_eq!(names.iter().filter(|n| *n == "ExpiredToken").count(), 15);
+    assert_eq!(client.session(), Some(session.clone()));
+    assert_eq!(store.load()?, Some(session));
+
+    // The server is back: the next call refreshes and succeeds.
+    *shared.refresh_outage.lock().unwrap() = None;
+    *shared.hold_refresh_until_expired.lock().unwrap() = None;
+    let info: Value = client.query("com.atproto.server.getSession", &()).await?;
+    assert_eq!(info["did"], DID);
+    assert_eq!(shared.refresh_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(shared.refreshes.load(Ordering::SeqCst), 1);
     Ok(())
 }
 
