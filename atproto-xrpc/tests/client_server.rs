@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::fmt::Debug;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -23,7 +24,7 @@ use atproto_xrpc::client::{
 use atproto_xrpc::jwt::{self, Alg, Claims, Header, Jwt};
 use atproto_xrpc::server::{
     AccessVerifier, AuthRequired, BearerToken, Clock, HmacSessionVerifier, Input, ManualClock,
-    Output, Params, RateLimitConfig, RateLimitLayer, RateLimiter, RawInput, VerifiedAccess,
+    Output, Params, PeerIp, RateLimitConfig, RateLimitLayer, RateLimiter, RawInput, VerifiedAccess,
     XrpcRouter,
 };
 use atproto_xrpc::transport::BoxFuture;
@@ -32,7 +33,7 @@ use atproto_xrpc::{
     TransportError, XrpcError,
 };
 use axum::body::Body;
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::HeaderMap;
@@ -1069,12 +1070,9 @@ impl Timer for ClockTimer {
     }
 }
 
-fn everyone(_: &Request) -> Option<String> {
-    Some("everyone".to_owned())
-}
-
 /// A server of two methods behind a fixed-window limit of `limit` per 10 s
-/// on a manual clock at [`START`]; the count of calls that got through.
+/// per peer IP, on a manual clock at [`START`]; the count of calls that got
+/// through.
 async fn limited(limit: u64) -> (String, ManualClock, Arc<AtomicUsize>) {
     let clock = ManualClock::at_unix_secs(START);
     let limiter = RateLimiter::with_clock(
@@ -1094,8 +1092,15 @@ async fn limited(limit: u64) -> (String, ManualClock, Arc<AtomicUsize>) {
         })
         .build()
         .unwrap()
-        .layer(RateLimitLayer::from_limiter(limiter, everyone));
-    (serve(router).await, clock, served)
+        .layer(RateLimitLayer::from_limiter(limiter, PeerIp));
+    // Keyed by the peer's address: served with connect info.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}"), clock, served)
 }
 
 fn retrying(base: &str, clock: &ManualClock, advance: bool) -> (XrpcClient, ClockTimer) {
