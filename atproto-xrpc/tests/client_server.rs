@@ -1266,6 +1266,28 @@ async fn array_params_arrive_as_arrays_in_order() -> TestResult {
         .query("com.example.tags", &json!({"tag": tags, "n": [3, 1, 2]}))
         .await?;
     assert_eq!(out, json!({"tag": tags, "n": [3, 1, 2]}));
+    // The server's query limits: 256 pairs and 8 KiB.
+    let pairs: Vec<String> = (0..255).map(|i| i.to_string()).collect();
+    let out: Value = client
+        .query("com.example.tags", &json!({"tag": pairs, "n": [1]}))
+        .await?;
+    assert_eq!(out["tag"].as_array().map(Vec::len), Some(255));
+    let too_many: Vec<String> = (0..256).map(|i| i.to_string()).collect();
+    let e = xrpc_err(
+        client
+            .query::<_, Value>("com.example.tags", &json!({"tag": too_many, "n": [1]}))
+            .await,
+    );
+    assert_error(&e, 400, "InvalidRequest", "invalid query string");
+    let e = xrpc_err(
+        client
+            .query::<_, Value>(
+                "com.example.tags",
+                &json!({"tag": ["x".repeat(8 * 1024)], "n": [1]}),
+            )
+            .await,
+    );
+    assert_error(&e, 400, "InvalidRequest", "invalid query string");
     Ok(())
 }
 
