@@ -442,6 +442,12 @@ fn assert_error(e: &XrpcError, status: u16, name: &str, message: &str) {
     );
 }
 
+/// Asserts a `400 InvalidRequest` whose message starts with `message`.
+#[track_caller]
+fn assert_invalid<T: Debug>(result: Result<T, ClientError>, message: &str) {
+    assert_error(&xrpc_err(result), 400, "InvalidRequest", message);
+}
+
 // ---------------------------------------------------------------- errors
 
 #[tokio::test]
@@ -600,33 +606,20 @@ async fn router_answers_unknown_methods_and_wrong_http_methods() -> TestResult {
     );
     assert_error(&e, 501, "MethodNotImplemented", "Method Not Implemented");
     // The wrong HTTP method: registered, or known to the catalog.
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>("com.example.fail", &(), &json!({}))
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "Incorrect HTTP method (POST) expected GET",
     );
-    let e = xrpc_err(client.query::<_, Value>("com.example.echo", &()).await);
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
+    assert_invalid(
+        client.query::<_, Value>("com.example.echo", &()).await,
         "Incorrect HTTP method (GET) expected POST",
     );
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>("app.bsky.actor.getProfile", &(), &())
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "Incorrect HTTP method (POST) expected GET",
     );
     Ok(())
@@ -644,39 +637,29 @@ async fn extractor_failures_reach_the_client() -> TestResult {
     let out: Value = client.query("app.bsky.feed.getTimeline", &()).await?;
     assert_eq!(out["limit"], 50, "the lexicon's default");
     for bad in ["abc", "0", "101", "1.5"] {
-        let e = xrpc_err(
+        assert_invalid(
             client
                 .query::<_, Value>("app.bsky.feed.getTimeline", &json!({"limit": bad}))
                 .await,
-        );
-        assert_error(
-            &e,
-            400,
-            "InvalidRequest",
             "invalid app.bsky.feed.getTimeline parameters",
         );
     }
-    let e = xrpc_err(
+    assert_invalid(
         client
             .query::<_, Value>("app.bsky.actor.getProfiles", &())
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "invalid app.bsky.actor.getProfiles parameters",
     );
     // Serde-read parameters of a method outside the catalog.
-    let e = xrpc_err(
+    assert_invalid(
         client
             .query::<_, Value>("com.example.tags", &json!({"tag": "a", "n": "x"}))
             .await,
+        "invalid parameters",
     );
-    assert_error(&e, 400, "InvalidRequest", "invalid parameters");
 
     // JSON input the lexicon refuses, malformed JSON, no or a wrong body type.
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>(
                 "com.atproto.server.createSession",
@@ -684,14 +667,9 @@ async fn extractor_failures_reach_the_client() -> TestResult {
                 &json!({"identifier": HANDLE}),
             )
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "invalid com.atproto.server.createSession input",
     );
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>(
                 "com.atproto.server.createSession",
@@ -699,11 +677,6 @@ async fn extractor_failures_reach_the_client() -> TestResult {
                 &json!({"identifier": HANDLE, "password": 12}),
             )
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "invalid com.atproto.server.createSession input",
     );
     let send = |body: &'static str, content_type: &'static str| {
@@ -712,24 +685,18 @@ async fn extractor_failures_reach_the_client() -> TestResult {
             .with_body(body, content_type);
         client.send(request)
     };
-    let e = xrpc_err(send("{not json", "application/json").await);
-    assert_error(&e, 400, "InvalidRequest", "invalid JSON body");
-    let e = xrpc_err(send(r#"{"identifier":"a","password":"b"}"#, "text/plain").await);
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
+    assert_invalid(
+        send("{not json", "application/json").await,
+        "invalid JSON body",
+    );
+    assert_invalid(
+        send(r#"{"identifier":"a","password":"b"}"#, "text/plain").await,
         "Wrong request encoding (Content-Type): text/plain",
     );
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>("com.atproto.server.createSession", &(), &())
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "Request encoding (Content-Type) required but not provided",
     );
     // A wrong password is the handler's own 401.
@@ -827,6 +794,26 @@ fn session_client(base: &str) -> (Arc<SessionClient>, Arc<MemorySessionStore>) {
     (Arc::new(SessionClient::new(client, store.clone())), store)
 }
 
+/// 16 concurrent `getSession` calls through `client`, once the server has
+/// been told to hold its first refresh until all 16 have been refused.
+async fn get_session_16_times(client: &Arc<SessionClient>) -> Vec<Result<Value, ClientError>> {
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .query::<_, Value>("com.atproto.server.getSession", &())
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.expect("the call task ran"));
+    }
+    results
+}
+
 fn jti(token: &str) -> String {
     Jwt::parse(token).unwrap().into_claims().jti.unwrap()
 }
@@ -861,19 +848,8 @@ async fn expired_access_token_is_refreshed_once_for_16_concurrent_callers() -> T
     // refresh waits until all 16 have been.
     shared.clock().advance(Duration::from_secs(ACCESS_TTL + 1));
     *shared.hold_refresh_until_expired.lock().unwrap() = Some(16);
-    let calls: Vec<_> = (0..16)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .query::<_, Value>("com.atproto.server.getSession", &())
-                    .await
-            })
-        })
-        .collect();
-    for call in calls {
-        let info = call.await??;
-        assert_eq!(info["did"], DID);
+    for result in get_session_16_times(&client).await {
+        assert_eq!(result?["did"], DID);
     }
     assert_eq!(shared.expired.load(Ordering::SeqCst), 16);
     assert_eq!(shared.refreshes.load(Ordering::SeqCst), 1, "single flight");
@@ -913,25 +889,13 @@ async fn failed_refresh_is_single_flight_too() -> TestResult {
         "database unavailable".to_owned(),
     ));
     *shared.hold_refresh_until_expired.lock().unwrap() = Some(16);
-    let calls: Vec<_> = (0..16)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .query::<_, Value>("com.atproto.server.getSession", &())
-                    .await
-            })
-        })
-        .collect();
     let mut names = Vec::new();
-    for call in calls {
-        let e = xrpc_err(call.await?);
-        names.push(e.name.as_str().to_owned());
+    for result in get_session_16_times(&client).await {
+        names.push(xrpc_err(result).name.as_str().to_owned());
     }
     assert_eq!(shared.refresh_calls.load(Ordering::SeqCst), 1, "{names:?}");
     // The caller that refreshed sees the refresh's failure, the others the
     // answer to their own call.
-    names.sort();
     assert_eq!(names.iter().filter(|n| *n == "UpstreamFailure").count(), 1);
     assert_eq!(names.iter().filter(|n| *n == "ExpiredToken").count(), 15);
     assert_eq!(client.session(), Some(session.clone()));
@@ -1239,15 +1203,10 @@ async fn array_params_arrive_as_arrays_in_order() -> TestResult {
     assert_eq!(out["actors"], json!([HANDLE]));
     // The lexicon's maxLength (25) and item format are checked.
     let many: Vec<String> = (0..26).map(|i| format!("user{i}.test")).collect();
-    let e = xrpc_err(
+    assert_invalid(
         client
             .query::<_, Value>("app.bsky.actor.getProfiles", &json!({"actors": many}))
             .await,
-    );
-    assert_error(
-        &e,
-        400,
-        "InvalidRequest",
         "invalid app.bsky.actor.getProfiles parameters",
     );
     let e = xrpc_err(
@@ -1273,21 +1232,21 @@ async fn array_params_arrive_as_arrays_in_order() -> TestResult {
         .await?;
     assert_eq!(out["tag"].as_array().map(Vec::len), Some(255));
     let too_many: Vec<String> = (0..256).map(|i| i.to_string()).collect();
-    let e = xrpc_err(
+    assert_invalid(
         client
             .query::<_, Value>("com.example.tags", &json!({"tag": too_many, "n": [1]}))
             .await,
+        "invalid query string",
     );
-    assert_error(&e, 400, "InvalidRequest", "invalid query string");
-    let e = xrpc_err(
+    assert_invalid(
         client
             .query::<_, Value>(
                 "com.example.tags",
                 &json!({"tag": ["x".repeat(8 * 1024)], "n": [1]}),
             )
             .await,
+        "invalid query string",
     );
-    assert_error(&e, 400, "InvalidRequest", "invalid query string");
     Ok(())
 }
 
@@ -1392,8 +1351,10 @@ async fn router_nested_under_a_path_prefix() -> TestResult {
     assert_eq!(out["limit"], 3);
     let e = xrpc_err(client.query::<_, Value>("com.example.nothing", &()).await);
     assert_error(&e, 501, "MethodNotImplemented", "Method Not Implemented");
-    let e = xrpc_err(client.query::<_, Value>("com.example.echo", &()).await);
-    assert_error(&e, 400, "InvalidRequest", "Incorrect HTTP method (GET)");
+    assert_invalid(
+        client.query::<_, Value>("com.example.echo", &()).await,
+        "Incorrect HTTP method (GET)",
+    );
     Ok(())
 }
 
@@ -1439,11 +1400,11 @@ async fn atproto_json_input_survives_validation() -> TestResult {
     // The record's fields are the data model's: a float is refused.
     let mut float = input.clone();
     float["record"]["big"] = json!(1.5);
-    let e = xrpc_err(
+    assert_invalid(
         client
             .procedure::<_, _, Value>("com.atproto.repo.createRecord", &(), &float)
             .await,
+        "invalid JSON body",
     );
-    assert_error(&e, 400, "InvalidRequest", "invalid JSON body");
     Ok(())
 }
