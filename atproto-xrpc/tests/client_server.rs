@@ -1034,15 +1034,11 @@ impl Timer for ClockTimer {
     }
 }
 
-/// A server of two methods behind a fixed-window limit of `limit` per 10 s
-/// per peer IP, on a manual clock at [`START`]; the count of calls that got
-/// through.
-async fn limited(limit: u64) -> (String, ManualClock, Arc<AtomicUsize>) {
+/// A server of two methods behind the limit `config` per peer IP, on a
+/// manual clock at [`START`]; the count of calls that got through.
+async fn limited(config: RateLimitConfig) -> (String, ManualClock, Arc<AtomicUsize>) {
     let clock = ManualClock::at_unix_secs(START);
-    let limiter = RateLimiter::with_clock(
-        RateLimitConfig::fixed(limit, Duration::from_secs(10)),
-        clock.clone(),
-    );
+    let limiter = RateLimiter::with_clock(config, clock.clone());
     let served = Arc::new(AtomicUsize::new(0));
     let (q, p) = (served.clone(), served.clone());
     let router = XrpcRouter::<()>::new()
@@ -1067,6 +1063,33 @@ async fn limited(limit: u64) -> (String, ManualClock, Arc<AtomicUsize>) {
     (format!("http://{addr}"), clock, served)
 }
 
+const WINDOW: Duration = Duration::from_secs(10);
+
+/// In a sliding window the server's `Retry-After` is the time until the
+/// request fits, and a client that waits exactly that long gets through.
+#[tokio::test]
+async fn sliding_window_retry_after_is_when_the_request_fits() -> TestResult {
+    let (base, clock, served) = limited(RateLimitConfig::sliding(2, WINDOW)).await;
+    let (client, timer) = retrying(&base, &clock, true);
+    for _ in 0..2 {
+        let _: Value = client.query("com.example.limited", &()).await?;
+    }
+    // At …003 the window …000-…009 holds 2: the request fits once the next
+    // window has begun (…010 + 1 ms, where the 2 weigh 1.9998, so 1).
+    let _: Value = client.query("com.example.limited", &()).await?;
+    assert_eq!(timer.sleeps(), [Duration::from_secs(8)]);
+    assert_eq!(clock.unix_secs(), 1_700_000_011);
+    // At …011 the window holds 1 and the previous 2 weigh 1.8 (so 1): the
+    // next fits when they weigh under 1, after …015.
+    let _: Value = client.query("com.example.limited", &()).await?;
+    assert_eq!(
+        timer.sleeps(),
+        [Duration::from_secs(8), Duration::from_secs(5)]
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 4);
+    Ok(())
+}
+
 fn retrying(base: &str, clock: &ManualClock, advance: bool) -> (XrpcClient, ClockTimer) {
     let timer = ClockTimer {
         clock: clock.clone(),
@@ -1087,7 +1110,7 @@ fn retrying(base: &str, clock: &ManualClock, advance: bool) -> (XrpcClient, Cloc
 
 #[tokio::test]
 async fn rate_limited_calls_wait_for_retry_after_and_then_succeed() -> TestResult {
-    let (base, clock, served) = limited(1).await;
+    let (base, clock, served) = limited(RateLimitConfig::fixed(1, WINDOW)).await;
     let (client, timer) = retrying(&base, &clock, true);
     let out: Value = client.query("com.example.limited", &()).await?;
     assert_eq!(out["n"], 1);
@@ -1112,7 +1135,7 @@ async fn rate_limited_calls_wait_for_retry_after_and_then_succeed() -> TestResul
 
 #[tokio::test]
 async fn exhausted_retries_keep_the_rate_limit_fields() -> TestResult {
-    let (base, clock, served) = limited(2).await;
+    let (base, clock, served) = limited(RateLimitConfig::fixed(2, WINDOW)).await;
     let (client, timer) = retrying(&base, &clock, false);
     // Answers inside the limit carry the RateLimit-* headers.
     for remaining in ["1", "0"] {
