@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use atproto_core::data::cid::raw_cid;
 use atproto_lexicon::bundled::catalog;
 use atproto_xrpc::client::{
     CallOptions, ClientError, MemorySessionStore, RetryPolicy, Session, SessionClient,
@@ -309,11 +310,20 @@ async fn echo_headers(headers: HeaderMap) -> Result<Output<Value>, XrpcError> {
     })))
 }
 
+/// The blob reference of `bytes`, as `uploadBlob` answers it.
+fn blob_ref(mime: &str, bytes: &[u8]) -> Value {
+    json!({
+        "$type": "blob",
+        "ref": {"$link": raw_cid(bytes).to_string()},
+        "mimeType": mime,
+        "size": bytes.len(),
+    })
+}
+
 async fn upload_blob(State(app): State<App>, raw: RawInput) -> Output<Value> {
-    let size = raw.body.len();
-    let mime = raw.mime.clone();
+    let blob = blob_ref(&raw.mime, &raw.body);
     *app.shared.upload.lock().unwrap() = Some((raw.mime, raw.body));
-    Output(json!({"blob": {"mimeType": mime, "size": size}}))
+    Output(json!({ "blob": blob }))
 }
 
 /// `n` bytes of a pattern that does not repeat at any power of two.
@@ -334,6 +344,14 @@ async fn get_repo(Params(p): Params<Repo>) -> Result<Response, XrpcError> {
         ));
     }
     Ok(([(CONTENT_TYPE, CAR)], pattern(300_000)).into_response())
+}
+
+/// The last upload, with its MIME type.
+async fn get_blob(State(app): State<App>) -> Result<Response, XrpcError> {
+    let upload = app.shared.upload.lock().unwrap().clone();
+    let (mime, bytes) =
+        upload.ok_or_else(|| XrpcError::new("BlobNotFound", "Blob not found".to_owned()))?;
+    Ok(([(CONTENT_TYPE, mime)], bytes).into_response())
 }
 
 #[derive(Deserialize)]
@@ -392,6 +410,7 @@ fn app() -> (axum::Router, Arc<Shared>) {
         .query("com.example.headers", echo_headers)
         .procedure("com.atproto.repo.uploadBlob", upload_blob)
         .query("com.atproto.sync.getRepo", get_repo)
+        .query("com.atproto.sync.getBlob", get_blob)
         .query("com.example.big", big)
         .query("com.example.slow", slow)
         .build()
@@ -1286,10 +1305,8 @@ async fn blob_bodies_round_trip_exactly() -> TestResult {
             "image/webp",
         )
         .await?;
-    assert_eq!(
-        out,
-        json!({"blob": {"mimeType": "image/webp", "size": 1024 * 1024}})
-    );
+    assert_eq!(out, json!({"blob": blob_ref("image/webp", &blob)}));
+    assert_eq!(out["blob"]["size"], 1024 * 1024);
     let (mime, got) = shared.upload.lock().unwrap().take().unwrap();
     assert_eq!(mime, "image/webp");
     assert!(got == blob, "the uploaded bytes differ");
@@ -1311,6 +1328,60 @@ async fn blob_bodies_round_trip_exactly() -> TestResult {
     assert_eq!(content_type, CAR);
     assert_eq!(car.len(), 300_000);
     assert!(car == pattern(300_000), "the CAR bytes differ");
+    Ok(())
+}
+
+/// A blob that happens to be JSON is bytes, not ATProto data: a validating
+/// client sends and reads it as it is, floats and all, since neither
+/// `uploadBlob`'s input nor `getBlob`'s output has a schema.
+#[tokio::test]
+async fn json_blobs_are_not_validated_as_data() -> TestResult {
+    let (base, shared) = start().await;
+    let client = client(&base).with_validation(catalog());
+    let blob = Bytes::from_static(br#"{"pi": 3.14159, "big": 1e300}"#);
+    let out: Value = client
+        .procedure_raw(
+            "com.atproto.repo.uploadBlob",
+            &(),
+            blob.clone(),
+            "application/json",
+        )
+        .await?;
+    assert_eq!(out["blob"], blob_ref("application/json", &blob));
+    let params =
+        json!({"did": DID, "cid": "bafkreibme22gw2h7y2h7tg2fhqotaqjucnbc24deqo72b6mkl2egezxhvy"});
+    let (content_type, got) = client
+        .query_raw("com.atproto.sync.getBlob", &params)
+        .await?;
+    assert_eq!(
+        (content_type.as_str(), got),
+        ("application/json", blob.clone())
+    );
+    // Where there is a schema, the JSON is still checked.
+    match client
+        .procedure::<_, _, Value>(
+            "com.atproto.server.createSession",
+            &(),
+            &json!({"identifier": HANDLE, "password": 1.5}),
+        )
+        .await
+    {
+        Err(ClientError::Validation { part, .. }) => assert_eq!(part, "input"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    assert!(shared.upload.lock().unwrap().is_some());
+
+    // On the server too: `Input` on a catalog method without an input
+    // schema reads the JSON with serde alone.
+    let router = XrpcRouter::<()>::new()
+        .catalog(catalog())
+        .procedure("com.atproto.repo.uploadBlob", echo)
+        .build()?;
+    let client = self::client(&serve(router).await);
+    let out: Value = client
+        .procedure_raw("com.atproto.repo.uploadBlob", &(), blob, "application/json")
+        .await?;
+    assert_eq!(out, json!({"pi": 3.14159, "big": 1e300}));
     Ok(())
 }
 
