@@ -1338,7 +1338,7 @@ async fn blob_bodies_round_trip_exactly() -> TestResult {
 async fn json_blobs_are_not_validated_as_data() -> TestResult {
     let (base, shared) = start().await;
     let client = client(&base).with_validation(catalog());
-    let blob = Bytes::from_static(br#"{"pi": 3.14159, "big": 1e300}"#);
+    let blob = Bytes::from_static(br#"{"half": 0.5, "big": 1e300}"#);
     let out: Value = client
         .procedure_raw(
             "com.atproto.repo.uploadBlob",
@@ -1381,7 +1381,7 @@ async fn json_blobs_are_not_validated_as_data() -> TestResult {
     let out: Value = client
         .procedure_raw("com.atproto.repo.uploadBlob", &(), blob, "application/json")
         .await?;
-    assert_eq!(out, json!({"pi": 3.14159, "big": 1e300}));
+    assert_eq!(out, json!({"half": 0.5, "big": 1e300}));
     Ok(())
 }
 
