@@ -50,6 +50,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use atproto_core::Value;
 use atproto_core::data::json;
 use atproto_lexicon::{Catalog, EndpointValidator, ValidationError, ValidationErrorKind};
 use bytes::Bytes;
@@ -397,12 +398,12 @@ fn invalid(nsid: &str, part: &'static str, reason: impl fmt::Display) -> ClientE
     }
 }
 
-/// A body check that passes when the endpoint declares no schema for it.
-fn schema_check(result: Result<(), ValidationError>) -> Result<(), ValidationError> {
-    match result {
-        Err(e) if matches!(e.kind(), ValidationErrorKind::NoSchema(_)) => Ok(()),
-        other => other,
-    }
+/// Whether the endpoint declares a schema for a body, asked of its check
+/// (which answers `NoSchema` for any value when it does not). A body
+/// without a schema is bytes, even when it is JSON (a blob, say): it is
+/// not read as ATProto data, which would refuse floats.
+fn has_schema(check: impl FnOnce(&Value) -> Result<(), ValidationError>) -> bool {
+    !matches!(check(&Value::Null), Err(e) if matches!(e.kind(), ValidationErrorKind::NoSchema(_)))
 }
 
 fn check_request<'c>(
@@ -421,9 +422,12 @@ fn check_request<'c>(
         .map_err(|e| invalid(nsid, "params", e))?;
     if let Some(body) = &request.body
         && call::is_json(&body.content_type)
+        && has_schema(|v| endpoint.validate_input(v))
     {
         let value = json::from_slice(&body.bytes).map_err(|e| invalid(nsid, "input", e))?;
-        schema_check(endpoint.validate_input(&value)).map_err(|e| invalid(nsid, "input", e))?;
+        endpoint
+            .validate_input(&value)
+            .map_err(|e| invalid(nsid, "input", e))?;
     }
     Ok(endpoint)
 }
@@ -433,9 +437,14 @@ fn check_output(
     nsid: &str,
     response: &XrpcResponse,
 ) -> Result<(), ClientError> {
-    if !response.is_json() || response.body.is_empty() {
+    if !response.is_json()
+        || response.body.is_empty()
+        || !has_schema(|v| endpoint.validate_output(v))
+    {
         return Ok(());
     }
     let value = json::from_slice(&response.body).map_err(|e| invalid(nsid, "output", e))?;
-    schema_check(endpoint.validate_output(&value)).map_err(|e| invalid(nsid, "output", e))
+    endpoint
+        .validate_output(&value)
+        .map_err(|e| invalid(nsid, "output", e))
 }

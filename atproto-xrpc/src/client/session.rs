@@ -3,6 +3,7 @@
 //! with every call and refreshed when it expires.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -130,7 +131,11 @@ struct SessionInfo {
 /// Refreshes are single flight: callers that see their token expire at the
 /// same time queue on one lock; the first refreshes, and the others, finding
 /// that the token they were refused is no longer the current one, retry with
-/// the new token without refreshing again. The reference PDS rotates the
+/// the new token without refreshing again. A refresh that fails without
+/// ending the session (the network, a 5xx) is not tried again by the
+/// callers that were waiting on it: the refreshing caller gets the refresh's
+/// error and the others the `ExpiredToken` answer of their own call, as with
+/// the reference agent's shared refresh promise. The reference PDS rotates the
 /// refresh token at each refresh and honours a used one only within a short
 /// grace period, so parallel refreshes would be wasteful at best.
 ///
@@ -142,6 +147,8 @@ pub struct SessionClient<H: HttpClient = ReqwestClient> {
     store: Arc<dyn SessionStore>,
     session: Mutex<Option<Session>>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// Refreshes finished so far, successful or not.
+    refresh_attempts: AtomicU64,
 }
 
 impl<H: HttpClient> fmt::Debug for SessionClient<H> {
@@ -161,6 +168,7 @@ impl<H: HttpClient> SessionClient<H> {
             store: Arc::new(store),
             session: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
+            refresh_attempts: AtomicU64::new(0),
         }
     }
 
@@ -310,13 +318,21 @@ impl<H: HttpClient> SessionClient<H> {
         self.refresh_locked().await
     }
 
-    /// Refreshes unless another caller already replaced `failed_token`.
-    async fn refresh_after(&self, failed_token: &str) -> Result<(), ClientError> {
+    /// Refreshes unless another caller already replaced `failed_token`, or
+    /// already tried to since the refused call was sent (when
+    /// `attempts_seen` refreshes had finished). Whether the call should be
+    /// sent again with the current token.
+    async fn refresh_after(
+        &self,
+        failed_token: &str,
+        attempts_seen: u64,
+    ) -> Result<bool, ClientError> {
         let _guard = self.refresh_lock.lock().await;
         match self.session() {
             None => Err(ClientError::NoSession),
-            Some(current) if current.access_jwt != failed_token => Ok(()),
-            Some(_) => self.refresh_locked().await.map(drop),
+            Some(current) if current.access_jwt != failed_token => Ok(true),
+            Some(_) if self.refresh_attempts.load(Ordering::SeqCst) != attempts_seen => Ok(false),
+            Some(_) => self.refresh_locked().await.map(|_| true),
         }
     }
 
@@ -331,6 +347,9 @@ impl<H: HttpClient> SessionClient<H> {
                 CallOptions::new().bearer(current.refresh_jwt.clone()),
             )
             .await;
+        // Counted once the outcome is known: a call sent while this refresh
+        // was under way is answered by it.
+        self.refresh_attempts.fetch_add(1, Ordering::SeqCst);
         match answer {
             Ok(answer) => self.set(current.refreshed(answer)),
             Err(ClientError::Xrpc(e)) if is_dead_refresh(&e) => {
@@ -354,10 +373,14 @@ impl<H: HttpClient> SessionClient<H> {
             return self.client.send(request).await;
         }
         let token = self.access_token()?;
+        let attempts = self.refresh_attempts.load(Ordering::SeqCst);
         request.options.bearer = Some(token.clone());
         match self.client.send(request.clone()).await {
             Err(e) if e.is_expired_token() => {
-                self.refresh_after(&token).await?;
+                if !self.refresh_after(&token, attempts).await? {
+                    // A refresh tried since this call was sent failed.
+                    return Err(e);
+                }
                 request.options.bearer = Some(self.access_token()?);
                 self.client.send(request).await
             }

@@ -96,7 +96,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
         }
         let limit = ctx.as_ref().map_or(DEFAULT_JSON_LIMIT, |c| c.json_limit());
         let bytes = read_body(&parts.headers, body, limit).await?;
-        let endpoint = ctx.as_deref().and_then(MethodContext::endpoint);
+        // Only a body with a schema is read as ATProto data (which refuses
+        // floats); any other JSON is serde's alone.
+        let endpoint = ctx
+            .as_deref()
+            .and_then(MethodContext::endpoint)
+            .filter(|e| {
+                !matches!(e.validate_input(&Value::Null),
+                    Err(err) if matches!(err.kind(), ValidationErrorKind::NoSchema(_)))
+            });
         if let Some(endpoint) = endpoint {
             let mut value =
                 json::from_slice(&bytes).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
@@ -106,7 +114,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
                         .map(Input)
                         .map_err(|e| invalid(format!("input does not fit: {e}")));
                 }
-                Err(e) if matches!(e.kind(), ValidationErrorKind::NoSchema(_)) => {}
                 Err(e) => {
                     return Err(invalid(format!("invalid {} input: {e}", endpoint.nsid())));
                 }

@@ -8,9 +8,11 @@
 //! window; [`Window::Sliding`] adds the previous window's count weighted by
 //! how much of it still overlaps the last `window` (the usual
 //! sliding-window counter). A refused request is `429 RateLimitExceeded`
-//! with `Retry-After` and does not count; every answer carries
-//! `RateLimit-Limit`, `-Remaining`, `-Reset` (Unix seconds) and `-Policy`
-//! (`<limit>;w=<seconds>`), as the reference server sends them.
+//! with `Retry-After` (the end of the window, or for a sliding window the
+//! time at which the weighted count lets one more in) and does not count;
+//! every answer carries `RateLimit-Limit`, `-Remaining`, `-Reset` (Unix
+//! seconds) and `-Policy` (`<limit>;w=<seconds>`), as the reference server
+//! sends them.
 //!
 //! Memory is bounded: at most [`RateLimitConfig::max_keys`] keys are
 //! tracked. Keys idle for a whole window are dropped once per window; when
@@ -243,9 +245,12 @@ impl RateLimiter {
                 ErrorName::RateLimitExceeded,
                 "Rate Limit Exceeded".to_owned(),
             );
-            err.retry_after = Some(RetryAfter::Seconds(
-                (window_end_ms - now_ms).div_ceil(1000).max(1),
-            ));
+            let left = window_end_ms - now_ms;
+            let wait_ms = match self.config.kind {
+                Window::Fixed => left,
+                Window::Sliding => sliding_wait(bucket.count, bucket.prev, limit, left, w),
+            };
+            err.retry_after = Some(RetryAfter::Seconds(wait_ms.div_ceil(1000).max(1)));
             err.rate_limit = Some(rate);
             return Err(err);
         }
@@ -257,6 +262,35 @@ impl RateLimiter {
             policy,
         })
     }
+}
+
+/// How long (ms) until one more request fits a sliding window that holds
+/// `count` requests, after a previous window of `prev`, `left` ms before its
+/// end (window `w` ms). The weighted count only falls as time passes, so
+/// waiting at least this long is enough if nothing else is counted.
+fn sliding_wait(count: u64, prev: u64, limit: u64, left: u64, w: u64) -> u64 {
+    let (count, prev, limit, left, w) = (
+        u128::from(count),
+        u128::from(prev),
+        u128::from(limit),
+        u128::from(left),
+        u128::from(w),
+    );
+    // `floor(p · l / w) < k` holds while `l ≤ (k·w − 1) / p`: the longest
+    // remainder `l` of a window at which `p` weighs less than `k`.
+    let longest = |p: u128, k: u128| (k * w).saturating_sub(1) / p.max(1);
+    let wait = if limit == 0 {
+        left
+    } else if count < limit {
+        // This window's count fits; wait until the previous one weighs
+        // little enough.
+        left.saturating_sub(longest(prev, limit - count))
+    } else {
+        // Into the next window, until this window's count weighs less than
+        // the limit there.
+        left + w.saturating_sub(longest(count, limit))
+    };
+    u64::try_from(wait).unwrap_or(u64::MAX)
 }
 
 /// Picks the rate-limit key of a request; `None` leaves it unlimited.
