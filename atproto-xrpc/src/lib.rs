@@ -41,4 +41,7 @@ pub use service_auth::{
     create_service_jwt, random_jti, verify_service_jwt, verify_service_jwt_async,
 };
 #[cfg(feature = "client")]
-pub use transport::{HttpClient, HttpRequest, HttpResponse, ReqwestClient, TransportError};
+pub use transport::{
+    BodyStream, HttpClient, HttpRequest, HttpResponse, ReqwestClient, SendBody, StreamingRequest,
+    StreamingResponse, TransportError,
+};
