@@ -106,15 +106,13 @@ impl SendBody {
     pub async fn collect(self, url: &str, limit: usize) -> Result<Bytes, TransportError> {
         match self {
             SendBody::Full(bytes) => Ok(bytes),
-            SendBody::Stream(stream) => collect_body(stream, limit)
-                .await
-                .map_err(|e| match e {
-                    TransportError::BodyTooLarge { limit, .. } => TransportError::RequestTooLarge {
-                        url: url.to_owned(),
-                        limit,
-                    },
-                    other => other,
-                }),
+            SendBody::Stream(stream) => collect_body(stream, limit).await.map_err(|e| match e {
+                TransportError::BodyTooLarge { limit, .. } => TransportError::RequestTooLarge {
+                    url: url.to_owned(),
+                    limit,
+                },
+                other => other,
+            }),
         }
     }
 }
@@ -152,21 +150,24 @@ pub fn once_stream(bytes: Bytes) -> BodyStream {
 /// [`TransportError::Source`].
 pub fn reader_stream<R: Read + Send + 'static>(reader: R, chunk_size: usize) -> BodyStream {
     let chunk_size = chunk_size.max(1);
-    Box::pin(futures_util::stream::unfold(Some(reader), move |reader| async move {
-        let mut reader = reader?;
-        let mut buf = vec![0; chunk_size];
-        loop {
-            return match reader.read(&mut buf) {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(Bytes::from(buf)), Some(reader)))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => Some((Err(TransportError::Source(e)), None)),
-            };
-        }
-    }))
+    Box::pin(futures_util::stream::unfold(
+        Some(reader),
+        move |reader| async move {
+            let mut reader = reader?;
+            let mut buf = vec![0; chunk_size];
+            loop {
+                return match reader.read(&mut buf) {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(Bytes::from(buf)), Some(reader)))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Some((Err(TransportError::Source(e)), None)),
+                };
+            }
+        },
+    ))
 }
 
 /// Collects a body stream, failing with [`TransportError::BodyTooLarge`]
@@ -436,10 +437,14 @@ impl ReqwestClient {
         url: &str,
     ) -> Result<reqwest::Response, TransportError> {
         let execute = self.inner.execute(request);
-        let timed_out = |_| TransportError::Timeout { url: url.to_owned() };
+        let timed_out = |_| TransportError::Timeout {
+            url: url.to_owned(),
+        };
         let response = match (self.timeout, body_sent) {
             (None, _) => execute.await,
-            (Some(limit), None) => tokio::time::timeout(limit, execute).await.map_err(timed_out)?,
+            (Some(limit), None) => tokio::time::timeout(limit, execute)
+                .await
+                .map_err(timed_out)?,
             (Some(limit), Some(body_sent)) => {
                 let mut execute = std::pin::pin!(execute);
                 match futures_util::future::select(execute.as_mut(), body_sent).await {

@@ -14,6 +14,10 @@ use serde_json::Value as Json;
 use crate::headers::{LabelerList, ProxyTarget};
 use crate::method::{Method, MethodKind};
 use crate::params::QueryParams;
+use crate::transport::{
+    BodyStream, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES, SendBody, collect_body,
+    once_stream,
+};
 
 use super::error::ClientError;
 
@@ -203,6 +207,96 @@ impl XrpcResponse {
     }
 }
 
+/// A streamed request body for [`XrpcCall::send_streaming`]: a blob or a
+/// CAR read chunk by chunk rather than held whole. It can be sent only once,
+/// so a call with an upload is never retried.
+pub struct Upload {
+    /// The chunks.
+    pub body: BodyStream,
+    /// The `Content-Type` header.
+    pub content_type: String,
+    /// The `Content-Length` header, if the length is known (else the body is
+    /// sent chunked; a length that the stream does not match fails the call).
+    pub content_length: Option<u64>,
+}
+
+impl Upload {
+    /// An upload of `body` with its content type and, if known, length.
+    pub fn new(
+        body: BodyStream,
+        content_type: impl Into<String>,
+        content_length: Option<u64>,
+    ) -> Self {
+        Self {
+            body,
+            content_type: content_type.into(),
+            content_length,
+        }
+    }
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("content_type", &self.content_type)
+            .field("content_length", &self.content_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 2xx response whose body is streamed.
+pub struct XrpcStreamResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers.
+    pub headers: http::HeaderMap,
+    /// The body, chunk by chunk; an `Err` item (a broken connection, an
+    /// idle timeout) ends it.
+    pub body: BodyStream,
+}
+
+impl XrpcStreamResponse {
+    /// The `Content-Type` header, if there is one and it is text.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// Reads the whole body, at most `limit` bytes.
+    ///
+    /// # Errors
+    /// [`ClientError::Transport`]: the stream's error, or
+    /// [`BodyTooLarge`](crate::TransportError::BodyTooLarge).
+    pub async fn collect(self, limit: usize) -> Result<XrpcResponse, ClientError> {
+        Ok(XrpcResponse {
+            status: self.status,
+            headers: self.headers,
+            body: collect_body(self.body, limit).await?,
+        })
+    }
+}
+
+impl std::fmt::Debug for XrpcStreamResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XrpcStreamResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<XrpcResponse> for XrpcStreamResponse {
+    /// The whole body as a stream of one chunk.
+    fn from(response: XrpcResponse) -> Self {
+        Self {
+            status: response.status,
+            headers: response.headers,
+            body: once_stream(response.body),
+        }
+    }
+}
+
 pub(crate) fn is_json(content_type: &str) -> bool {
     content_type
         .split(';')
@@ -332,6 +426,50 @@ pub trait XrpcCall: Send + Sync {
         request: XrpcRequest,
     ) -> impl Future<Output = Result<XrpcResponse, ClientError>> + Send;
 
+    /// Sends a request and returns the 2xx response once its head has
+    /// arrived, with the body as a stream: for outputs too large to hold
+    /// (a repository CAR, a video blob). With an `upload`, that stream is
+    /// the request body (replacing `request.body`).
+    ///
+    /// Retries: a request without an upload is retried as
+    /// [`send`](XrpcCall::send) is (per the [`RetryPolicy`](super::RetryPolicy)),
+    /// but only until a 2xx head arrives: a body that breaks off midway is
+    /// the stream's `Err` item, for the caller to handle. A request with an
+    /// upload is sent once: the stream cannot be replayed. For the same
+    /// reason a [`SessionClient`](super::SessionClient) refreshes an expired
+    /// token and sends again only without an upload; with one, the
+    /// `ExpiredToken` error is returned (call
+    /// [`refresh`](super::SessionClient::refresh) and send a new stream).
+    ///
+    /// Validation: the parameters are checked, a streamed input is not, and
+    /// a JSON output with a schema is read whole (at most
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]) and checked.
+    ///
+    /// The default implementation goes through [`send`](XrpcCall::send):
+    /// it collects the upload (at most [`DEFAULT_MAX_REQUEST_BYTES`]) and
+    /// returns the whole body as one chunk.
+    ///
+    /// # Errors
+    /// As [`send`](XrpcCall::send).
+    fn send_streaming(
+        &self,
+        mut request: XrpcRequest,
+        upload: Option<Upload>,
+    ) -> impl Future<Output = Result<XrpcStreamResponse, ClientError>> + Send {
+        async move {
+            if let Some(upload) = upload {
+                let bytes = SendBody::Stream(upload.body)
+                    .collect(request.nsid(), DEFAULT_MAX_REQUEST_BYTES)
+                    .await?;
+                request.body = Some(RequestBody {
+                    bytes,
+                    content_type: upload.content_type,
+                });
+            }
+            Ok(self.send(request).await?.into())
+        }
+    }
+
     /// Calls the query `nsid` with `params` and reads its JSON output.
     ///
     /// # Errors
@@ -455,5 +593,65 @@ pub trait XrpcCall: Send + Sync {
         let request = typed_request(MethodKind::Procedure, nsid, params, CallOptions::default())
             .map(|r| r.with_body(body, content_type));
         send_json(self, request)
+    }
+
+    /// Calls the query `nsid` and returns its output as a stream with its
+    /// content type ([`OCTET_STREAM`] if the server named none): a
+    /// repository CAR from `com.atproto.sync.getRepo`, a blob from
+    /// `getBlob`, never held whole. Retried as [`query`](XrpcCall::query)
+    /// is, but only before the body starts (see
+    /// [`send_streaming`](XrpcCall::send_streaming)).
+    ///
+    /// # Errors
+    /// As [`send`](XrpcCall::send), plus [`ClientError::Encode`]. An error
+    /// status is [`ClientError::Xrpc`] with the body's name and message.
+    fn query_stream<P>(
+        &self,
+        nsid: &str,
+        params: &P,
+    ) -> impl Future<Output = Result<(String, BodyStream), ClientError>> + Send
+    where
+        P: Serialize + ?Sized,
+    {
+        let request = typed_request(MethodKind::Query, nsid, params, CallOptions::default());
+        async move {
+            let response = self.send_streaming(request?, None).await?;
+            let content_type = response.content_type().unwrap_or(OCTET_STREAM).to_owned();
+            Ok((content_type, response.body))
+        }
+    }
+
+    /// Calls the procedure `nsid` with a streamed body, its content type
+    /// and its length if known (a video for `com.atproto.repo.uploadBlob`,
+    /// a CAR for `importRepo`), and reads its JSON output (at most
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`]). Sent once, never retried (see
+    /// [`send_streaming`](XrpcCall::send_streaming)).
+    ///
+    /// # Errors
+    /// As [`query`](XrpcCall::query); the stream's own error is
+    /// [`ClientError::Transport`].
+    fn procedure_stream<P, O>(
+        &self,
+        nsid: &str,
+        params: &P,
+        body: BodyStream,
+        content_type: &str,
+        content_length: Option<u64>,
+    ) -> impl Future<Output = Result<O, ClientError>> + Send
+    where
+        P: Serialize + ?Sized,
+        O: DeserializeOwned,
+    {
+        let request = typed_request(MethodKind::Procedure, nsid, params, CallOptions::default());
+        let upload = Upload::new(body, content_type, content_length);
+        async move {
+            let request = request?;
+            let nsid = request.nsid().to_owned();
+            self.send_streaming(request, Some(upload))
+                .await?
+                .collect(DEFAULT_MAX_RESPONSE_BYTES)
+                .await?
+                .json(&nsid)
+        }
     }
 }

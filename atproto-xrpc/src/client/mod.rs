@@ -53,16 +53,18 @@ use std::time::Duration;
 use atproto_core::Value;
 use atproto_core::data::json;
 use atproto_lexicon::{Catalog, EndpointValidator, ValidationError, ValidationErrorKind};
-use bytes::Bytes;
 
 use crate::error::XrpcError;
 use crate::headers::{self, LabelerList, ProxyTarget, RetryAfter};
 use crate::method::MethodKind;
-use crate::transport::{HttpClient, HttpRequest, ReqwestClient, TransportError};
+use crate::transport::{
+    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpRequest, ReqwestClient, SendBody, TransportError,
+    collect_body,
+};
 
 pub use call::{
-    CallOptions, JSON, OCTET_STREAM, RequestBody, XrpcCall, XrpcRequest, XrpcResponse,
-    encode_params,
+    CallOptions, JSON, OCTET_STREAM, RequestBody, Upload, XrpcCall, XrpcRequest, XrpcResponse,
+    XrpcStreamResponse, encode_params,
 };
 pub use error::ClientError;
 pub use retry::{RetryPolicy, Timer, TokioTimer};
@@ -248,7 +250,13 @@ impl<H: HttpClient> XrpcClient<H> {
         url
     }
 
-    fn build(&self, request: &XrpcRequest) -> Result<HttpRequest, ClientError> {
+    /// The request's method, URL and headers; `content` is the body's
+    /// content type and, for a stream, its length if known.
+    fn build(
+        &self,
+        request: &XrpcRequest,
+        content: Option<(&str, Option<u64>)>,
+    ) -> Result<http::request::Parts, ClientError> {
         let options = &request.options;
         let mut builder = http::Request::builder()
             .method(request.method.http_method())
@@ -281,14 +289,13 @@ impl<H: HttpClient> XrpcClient<H> {
         for (name, value) in &options.headers {
             add(name, value);
         }
-        let body = match &request.body {
-            Some(body) => {
-                add(http::header::CONTENT_TYPE.as_str(), &body.content_type);
-                body.bytes.clone()
+        if let Some((content_type, length)) = content {
+            add(http::header::CONTENT_TYPE.as_str(), content_type);
+            if let Some(length) = length {
+                add(http::header::CONTENT_LENGTH.as_str(), &length.to_string());
             }
-            None => Bytes::new(),
-        };
-        builder.body(body).map_err(|e| {
+        }
+        builder.body(()).map(|r| r.into_parts().0).map_err(|e| {
             ClientError::Transport(TransportError::InvalidRequest(format!(
                 "request to {}: {e}",
                 request.nsid()
@@ -296,17 +303,35 @@ impl<H: HttpClient> XrpcClient<H> {
         })
     }
 
-    async fn attempt(&self, request: &XrpcRequest) -> Result<XrpcResponse, ClientError> {
-        let http_request = self.build(request)?;
-        let url = http_request.uri().to_string();
-        let sent = self.http.send(http_request);
-        let response = match request.options.timeout.or(self.timeout) {
+    /// Waits for `sent` within the call's time limit, if it has one.
+    async fn timed<T>(
+        &self,
+        request: &XrpcRequest,
+        url: String,
+        sent: impl std::future::Future<Output = Result<T, TransportError>>,
+    ) -> Result<T, ClientError> {
+        Ok(match request.options.timeout.or(self.timeout) {
             Some(limit) => tokio::time::timeout(limit, sent)
                 .await
                 .map_err(|_| TransportError::Timeout { url })??,
             None => sent.await?,
-        };
-        let (parts, body) = response.into_parts();
+        })
+    }
+
+    async fn attempt(&self, request: &XrpcRequest) -> Result<XrpcResponse, ClientError> {
+        let content = request
+            .body
+            .as_ref()
+            .map(|b| (b.content_type.as_str(), None));
+        let parts = self.build(request, content)?;
+        let url = parts.uri.to_string();
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| b.bytes.clone())
+            .unwrap_or_default();
+        let sent = self.http.send(HttpRequest::from_parts(parts, body));
+        let (parts, body) = self.timed(request, url, sent).await?.into_parts();
         if parts.status.is_success() {
             return Ok(XrpcResponse {
                 status: parts.status.as_u16(),
@@ -314,40 +339,72 @@ impl<H: HttpClient> XrpcClient<H> {
                 body,
             });
         }
-        let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let error = XrpcError::from_response(parts.status.as_u16(), &body);
-        let error = match error.clone().with_headers(lookup) {
-            Ok(e) => e,
-            // A malformed RateLimit header must not hide a good Retry-After.
-            Err(_) => XrpcError {
-                retry_after: lookup(headers::RETRY_AFTER).and_then(|v| RetryAfter::parse(v).ok()),
-                ..error
-            },
-        };
-        Err(ClientError::Xrpc(Box::new(error)))
+        Err(xrpc_error(&parts, &body))
     }
 
-    async fn send_request(&self, request: XrpcRequest) -> Result<XrpcResponse, ClientError> {
-        let endpoint = match &self.catalog {
-            Some(catalog) => Some(check_request((**catalog).borrow(), &request)?),
-            None => None,
+    /// One attempt with a streamed response: the 2xx head and the body as
+    /// it comes, or the error (its body read, at most [`MAX_ERROR_BODY`]).
+    /// `upload` replaces the request's body.
+    async fn attempt_streaming(
+        &self,
+        request: &XrpcRequest,
+        upload: Option<Upload>,
+    ) -> Result<XrpcStreamResponse, ClientError> {
+        let (parts, body) = match upload {
+            Some(upload) => (
+                self.build(request, Some((&upload.content_type, upload.content_length)))?,
+                SendBody::Stream(upload.body),
+            ),
+            None => {
+                let content = request
+                    .body
+                    .as_ref()
+                    .map(|b| (b.content_type.as_str(), None));
+                let body = request
+                    .body
+                    .as_ref()
+                    .map(|b| b.bytes.clone())
+                    .unwrap_or_default();
+                (self.build(request, content)?, SendBody::Full(body))
+            }
         };
-        let idempotent = request.is_idempotent();
-        let mut attempt = 1;
+        let url = parts.uri.to_string();
+        let sent = self
+            .http
+            .send_streaming(http::Request::from_parts(parts, body));
+        let (parts, body) = self.timed(request, url, sent).await?.into_parts();
+        if parts.status.is_success() {
+            return Ok(XrpcStreamResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            });
+        }
+        // A body past the limit, or one that breaks off, leaves the
+        // status's own name and message.
+        let body = collect_body(body, MAX_ERROR_BODY).await.unwrap_or_default();
+        Err(xrpc_error(&parts, &body))
+    }
+
+    /// Runs `attempt` until it succeeds or the retry policy gives up.
+    async fn retrying<T, F>(
+        &self,
+        idempotent: bool,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, ClientError>
+    where
+        F: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut tries = 1;
         loop {
-            match self.attempt(&request).await {
-                Ok(response) => {
-                    if let Some(endpoint) = &endpoint {
-                        check_output(endpoint, request.nsid(), &response)?;
-                    }
-                    return Ok(response);
-                }
+            match attempt().await {
+                Ok(response) => return Ok(response),
                 Err(error) => {
                     let now = self.timer.now();
-                    match self.retry.retry_delay(&error, attempt, idempotent, now) {
+                    match self.retry.retry_delay(&error, tries, idempotent, now) {
                         Some(delay) => {
                             self.timer.sleep(delay).await;
-                            attempt += 1;
+                            tries += 1;
                         }
                         None => return Err(error),
                     }
@@ -355,6 +412,77 @@ impl<H: HttpClient> XrpcClient<H> {
             }
         }
     }
+
+    fn endpoint(
+        &self,
+        request: &XrpcRequest,
+    ) -> Result<Option<EndpointValidator<'_>>, ClientError> {
+        match &self.catalog {
+            Some(catalog) => Ok(Some(check_request((**catalog).borrow(), request)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn send_request(&self, request: XrpcRequest) -> Result<XrpcResponse, ClientError> {
+        let endpoint = self.endpoint(&request)?;
+        let response = self
+            .retrying(request.is_idempotent(), || self.attempt(&request))
+            .await?;
+        if let Some(endpoint) = &endpoint {
+            check_output(endpoint, request.nsid(), &response)?;
+        }
+        Ok(response)
+    }
+
+    async fn send_streaming_request(
+        &self,
+        request: XrpcRequest,
+        upload: Option<Upload>,
+    ) -> Result<XrpcStreamResponse, ClientError> {
+        let endpoint = self.endpoint(&request)?;
+        let response = match upload {
+            // A stream is consumed by the first attempt: none other.
+            Some(upload) => self.attempt_streaming(&request, Some(upload)).await?,
+            None => {
+                self.retrying(request.is_idempotent(), || {
+                    self.attempt_streaming(&request, None)
+                })
+                .await?
+            }
+        };
+        match &endpoint {
+            // A JSON output with a schema is small: read and checked whole.
+            Some(endpoint)
+                if response.content_type().is_some_and(call::is_json)
+                    && has_schema(|v| endpoint.validate_output(v)) =>
+            {
+                let response = response.collect(DEFAULT_MAX_RESPONSE_BYTES).await?;
+                check_output(endpoint, request.nsid(), &response)?;
+                Ok(response.into())
+            }
+            _ => Ok(response),
+        }
+    }
+}
+
+/// The most of an error response's body that is read for its name and
+/// message: 64 KiB.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The error of a response outside 2xx: the body's name and message, and
+/// the `Retry-After` / `RateLimit-*` headers.
+fn xrpc_error(parts: &http::response::Parts, body: &[u8]) -> ClientError {
+    let lookup = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let error = XrpcError::from_response(parts.status.as_u16(), body);
+    let error = match error.clone().with_headers(lookup) {
+        Ok(e) => e,
+        // A malformed RateLimit header must not hide a good Retry-After.
+        Err(_) => XrpcError {
+            retry_after: lookup(headers::RETRY_AFTER).and_then(|v| RetryAfter::parse(v).ok()),
+            ..error
+        },
+    };
+    ClientError::Xrpc(Box::new(error))
 }
 
 impl<H: HttpClient> XrpcCall for XrpcClient<H> {
@@ -363,6 +491,17 @@ impl<H: HttpClient> XrpcCall for XrpcClient<H> {
         request: XrpcRequest,
     ) -> impl std::future::Future<Output = Result<XrpcResponse, ClientError>> + Send {
         self.send_request(request)
+    }
+
+    /// Streams the response; with no `upload`, retried as
+    /// [`send`](XrpcCall::send) is, but only before the body starts. An
+    /// `upload` is sent once, never retried.
+    fn send_streaming(
+        &self,
+        request: XrpcRequest,
+        upload: Option<Upload>,
+    ) -> impl std::future::Future<Output = Result<XrpcStreamResponse, ClientError>> + Send {
+        self.send_streaming_request(request, upload)
     }
 }
 

@@ -28,9 +28,10 @@ use super::error::ClientError;
 /// 502 or 504 from a proxy after the PDS wrote, a connection cut after the
 /// request went out), and doing it twice can create two records; it is
 /// retried only on 429 and 503, the answers of a server (or its rate
-/// limiter) that turned the request away without processing it. The body
-/// itself is always replayable: it is held as [`bytes::Bytes`] and sent
-/// again unchanged.
+/// limiter) that turned the request away without processing it. A body
+/// held as [`bytes::Bytes`] is sent again unchanged; a streamed upload
+/// ([`Upload`](super::Upload)) cannot be, so a call with one is never
+/// retried. A streamed response is retried only until its 2xx head arrives.
 ///
 /// Time comes from a [`Timer`], [`TokioTimer`] unless set, so that tests can
 /// record the waits instead of sleeping.

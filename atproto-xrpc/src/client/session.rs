@@ -3,6 +3,7 @@
 //! with every call and refreshed when it expires.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::transport::{HttpClient, ReqwestClient};
 
 use super::XrpcClient;
-use super::call::{CallOptions, XrpcCall, XrpcRequest, XrpcResponse};
+use super::call::{CallOptions, Upload, XrpcCall, XrpcRequest, XrpcResponse, XrpcStreamResponse};
 use super::error::{ClientError, is_dead_refresh};
 use super::store::SessionStore;
 
@@ -367,24 +368,53 @@ impl<H: HttpClient> SessionClient<H> {
             .ok_or(ClientError::NoSession)
     }
 
-    async fn send_authed(&self, mut request: XrpcRequest) -> Result<XrpcResponse, ClientError> {
+    /// Sends `request` through `send` with the session's access token; on
+    /// `ExpiredToken`, refreshes once and sends it again.
+    async fn authed<T, F>(
+        &self,
+        mut request: XrpcRequest,
+        send: impl Fn(XrpcRequest) -> F,
+    ) -> Result<T, ClientError>
+    where
+        F: Future<Output = Result<T, ClientError>>,
+    {
         if request.options.bearer.is_some() {
             // The caller's own credentials (a service-auth token, say).
-            return self.client.send(request).await;
+            return send(request).await;
         }
         let token = self.access_token()?;
         let attempts = self.refresh_attempts.load(Ordering::SeqCst);
         request.options.bearer = Some(token.clone());
-        match self.client.send(request.clone()).await {
+        match send(request.clone()).await {
             Err(e) if e.is_expired_token() => {
                 if !self.refresh_after(&token, attempts).await? {
                     // A refresh tried since this call was sent failed.
                     return Err(e);
                 }
                 request.options.bearer = Some(self.access_token()?);
-                self.client.send(request).await
+                send(request).await
             }
             other => other,
+        }
+    }
+
+    async fn send_streaming_authed(
+        &self,
+        mut request: XrpcRequest,
+        upload: Option<Upload>,
+    ) -> Result<XrpcStreamResponse, ClientError> {
+        match upload {
+            // A stream is sent once: no refresh and retry.
+            Some(upload) => {
+                if request.options.bearer.is_none() {
+                    request.options.bearer = Some(self.access_token()?);
+                }
+                self.client.send_streaming(request, Some(upload)).await
+            }
+            None => {
+                self.authed(request, |r| self.client.send_streaming(r, None))
+                    .await
+            }
         }
     }
 }
@@ -399,6 +429,19 @@ impl<H: HttpClient> XrpcCall for SessionClient<H> {
         &self,
         request: XrpcRequest,
     ) -> impl std::future::Future<Output = Result<XrpcResponse, ClientError>> + Send {
-        self.send_authed(request)
+        self.authed(request, |r| self.client.send(r))
+    }
+
+    /// Streams as [`XrpcClient`] does, with the session's access token. On
+    /// `ExpiredToken`, a request without an upload is sent again after a
+    /// refresh, as with [`send`](XrpcCall::send); a request with an upload
+    /// is not (its stream is spent): the error is returned, and the caller
+    /// refreshes ([`SessionClient::refresh`]) and sends a new stream.
+    fn send_streaming(
+        &self,
+        request: XrpcRequest,
+        upload: Option<Upload>,
+    ) -> impl std::future::Future<Output = Result<XrpcStreamResponse, ClientError>> + Send {
+        self.send_streaming_authed(request, upload)
     }
 }
