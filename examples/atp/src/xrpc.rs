@@ -15,18 +15,28 @@
 //!   is sent as Bearer; an `ExpiredToken` answer refreshes the session once,
 //!   rewrites FILE and retries.
 //!
+//! Large bodies are streamed, never held whole: `--output` writes the body
+//! to the file chunk by chunk as it arrives (a repository CAR from
+//! `com.atproto.sync.getRepo`), and an `--input` file with a non-JSON
+//! `--encoding` is read from disk as it is sent (a video for
+//! `com.atproto.repo.uploadBlob`). JSON input, which is checked first, and
+//! standard input are read whole.
+//!
 //! An XRPC error prints `error: NAME: MESSAGE` and exits 1; a service that
 //! cannot be reached, a missing password or an unreadable file exit 2.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use atproto_lexicon::EndpointKind;
 use atproto_xrpc::client::{
-    ClientError, FileSessionStore, SessionClient, SessionStore, XrpcCall, XrpcClient, XrpcRequest,
-    XrpcResponse,
+    ClientError, FileSessionStore, RequestBody, SessionClient, SessionStore, Upload, XrpcCall,
+    XrpcClient, XrpcRequest, XrpcResponse, XrpcStreamResponse,
 };
+use atproto_xrpc::transport::{DEFAULT_MAX_RESPONSE_BYTES, reader_stream};
 use atproto_xrpc::{Method, MethodKind, QueryParams};
+use futures_util::StreamExt;
 
 use crate::{CmdError, CmdResult};
 
@@ -173,35 +183,79 @@ fn params(pairs: &[String]) -> Result<QueryParams, CmdError> {
     Ok(params)
 }
 
+/// The body of `--input`: JSON (checked, so held whole) or standard input
+/// goes in the request; a file of another encoding is streamed from disk.
+enum Input {
+    /// In the request already, or none.
+    Held,
+    /// A file streamed as the body, reopened for a resend.
+    Streamed { path: PathBuf, encoding: String },
+}
+
+impl Input {
+    /// The upload, if the body is streamed: the file from its start.
+    fn upload(&self) -> Result<Option<Upload>, CmdError> {
+        let Input::Streamed { path, encoding } = self else {
+            return Ok(None);
+        };
+        let cannot =
+            |e: std::io::Error| CmdError::Setup(format!("cannot read {}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let length = file.metadata().map_err(cannot)?.len();
+        Ok(Some(Upload::new(
+            reader_stream(file, UPLOAD_CHUNK),
+            encoding.clone(),
+            Some(length),
+        )))
+    }
+}
+
+/// The size of the chunks a streamed `--input` file is read in.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+/// Adds `--input` to `request`: held whole when it is JSON (checked here)
+/// or standard input, else streamed from the file.
+fn input(args: &CallArgs, kind: MethodKind, request: &mut XrpcRequest) -> Result<Input, CmdError> {
+    let Some(path) = &args.input else {
+        return Ok(Input::Held);
+    };
+    if kind != MethodKind::Procedure {
+        return Err(CmdError::Setup(format!(
+            "{} is a query: it takes no --input",
+            args.nsid
+        )));
+    }
+    let encoding = args
+        .encoding
+        .clone()
+        .unwrap_or_else(|| "application/json".to_owned());
+    if encoding != "application/json" && path != Path::new("-") {
+        return Ok(Input::Streamed {
+            path: path.clone(),
+            encoding,
+        });
+    }
+    let body = crate::input::read_all(Some(path))?;
+    if encoding == "application/json" {
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| CmdError::Setup(format!("--input is not JSON ({e}); set --encoding")))?;
+    }
+    request.body = Some(RequestBody {
+        bytes: body.into(),
+        content_type: encoding,
+    });
+    Ok(Input::Held)
+}
+
 async fn call(args: CallArgs) -> CmdResult {
     let method = method(&args.nsid, args.procedure)?;
-    let mut request = XrpcRequest::new(method.clone()).with_params(params(&args.params)?);
-    match (&args.input, method.kind) {
-        (Some(path), MethodKind::Procedure) => {
-            let body = crate::input::read_all(Some(path))?;
-            let encoding = args
-                .encoding
-                .clone()
-                .unwrap_or_else(|| "application/json".to_owned());
-            if encoding == "application/json" {
-                serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| {
-                    CmdError::Setup(format!("--input is not JSON ({e}); set --encoding"))
-                })?;
-            }
-            request = request.with_body(body, encoding);
-        }
-        (Some(_), _) => {
-            return Err(CmdError::Setup(format!(
-                "{} is a query: it takes no --input",
-                args.nsid
-            )));
-        }
-        (None, _) => {}
-    }
+    let kind = method.kind;
+    let mut request = XrpcRequest::new(method).with_params(params(&args.params)?);
+    let input = input(&args, kind, &mut request)?;
     let response = match (&args.service, &args.session) {
         (Some(service), _) => {
             let client = XrpcClient::new(service).map_err(client_error)?;
-            client.send(request).await
+            client.send_streaming(request, input.upload()?).await
         }
         (None, Some(file)) => {
             let store = FileSessionStore::new(file);
@@ -217,28 +271,65 @@ async fn call(args: CallArgs) -> CmdResult {
             let client = XrpcClient::new(&session.service).map_err(client_error)?;
             let agent = SessionClient::new(client, store);
             agent.set_session(session).map_err(client_error)?;
-            agent.send(request).await
+            match agent.send_streaming(request.clone(), input.upload()?).await {
+                // A streamed body is not resent by the client: refresh and
+                // stream the file again here.
+                Err(e) if e.is_expired_token() && matches!(input, Input::Streamed { .. }) => {
+                    agent.refresh().await.map_err(client_error)?;
+                    agent.send_streaming(request, input.upload()?).await
+                }
+                other => other,
+            }
         }
         (None, None) => return Err(CmdError::Setup("give --service or --session".to_owned())),
     }
     .map_err(client_error)?;
-    print_response(&args, &response)
+    match &args.output {
+        Some(path) => write_output(path, response).await,
+        None => print_response(
+            &response
+                .collect(DEFAULT_MAX_RESPONSE_BYTES)
+                .await
+                .map_err(client_error)?,
+        ),
+    }
 }
 
-fn print_response(args: &CallArgs, response: &XrpcResponse) -> CmdResult {
-    if let Some(path) = &args.output {
-        std::fs::write(path, &response.body)
-            .map_err(|e| CmdError::Setup(format!("cannot write {}: {e}", path.display())))?;
-        println!(
-            "{}",
-            serde_json::json!({
-                "output": path.display().to_string(),
-                "contentType": response.content_type(),
-                "bytes": response.body.len(),
-            })
-        );
-        return Ok(ExitCode::SUCCESS);
+/// Writes the body to `path` chunk by chunk (removing the file if the body
+/// breaks off) and prints `{"output","contentType","bytes"}`.
+async fn write_output(path: &Path, response: XrpcStreamResponse) -> CmdResult {
+    let content_type = response.content_type().map(str::to_owned);
+    let cannot =
+        |e: std::io::Error| CmdError::Setup(format!("cannot write {}: {e}", path.display()));
+    let mut file = std::fs::File::create(path).map_err(cannot)?;
+    let mut body = response.body;
+    let mut bytes = 0u64;
+    let written: Result<(), CmdError> = async {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| CmdError::Setup(e.to_string()))?;
+            file.write_all(&chunk).map_err(cannot)?;
+            bytes += chunk.len() as u64;
+        }
+        file.flush().map_err(cannot)
     }
+    .await;
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "output": path.display().to_string(),
+            "contentType": content_type,
+            "bytes": bytes,
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_response(response: &XrpcResponse) -> CmdResult {
     if response.body.is_empty() {
         println!("{{}}");
         return Ok(ExitCode::SUCCESS);
