@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atproto_xrpc::client::{ClientError, RetryPolicy, Upload, XrpcCall, XrpcClient, XrpcRequest};
+use atproto_xrpc::client::{
+    ClientError, MemorySessionStore, RetryPolicy, Session, SessionClient, Upload, XrpcCall,
+    XrpcClient, XrpcRequest,
+};
 use atproto_xrpc::transport::{
     BodyStream, BoxFuture, DEFAULT_TIMEOUT, HttpRequest, HttpResponse, collect_body, once_stream,
     reader_stream,
@@ -36,6 +39,10 @@ const TOTAL: usize = CHUNK * CHUNKS;
 struct Srv {
     /// Calls of `com.example.flaky`.
     flaky: AtomicUsize,
+    /// Calls of `com.atproto.server.refreshSession`.
+    refreshes: AtomicUsize,
+    /// Calls of `com.example.authedUpload`.
+    authed_uploads: AtomicUsize,
 }
 
 fn xrpc_error(status: u16, name: &str, message: &str) -> Response {
@@ -60,7 +67,31 @@ fn hex(bytes: &[u8]) -> String {
 async fn handle(State(s): State<Arc<Srv>>, request: Request) -> Response {
     let nsid = request.uri().path().trim_start_matches("/xrpc/").to_owned();
     let car = [(header::CONTENT_TYPE, "application/vnd.ipld.car")];
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let fresh = bearer == "Bearer fresh";
     match nsid.as_str() {
+        "com.atproto.server.refreshSession" if bearer == "Bearer refresh" => {
+            s.refreshes.fetch_add(1, Ordering::SeqCst);
+            let out = json!({"did": "did:plc:alice", "handle": "alice.test",
+                "accessJwt": "fresh", "refreshJwt": "refresh"});
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                out.to_string(),
+            )
+                .into_response()
+        }
+        "com.example.authed" | "com.example.authedUpload" if !fresh => {
+            if nsid == "com.example.authedUpload" {
+                s.authed_uploads.fetch_add(1, Ordering::SeqCst);
+            }
+            xrpc_error(400, "ExpiredToken", "Token has expired")
+        }
+        "com.example.authed" => (car, "for alice").into_response(),
         "com.example.car" => (car, car_body()).into_response(),
         "com.example.missing" => xrpc_error(400, "RepoNotFound", "Could not find repo: did:x"),
         "com.example.flaky" => {
@@ -75,7 +106,7 @@ async fn handle(State(s): State<Arc<Srv>>, request: Request) -> Response {
             Body::from_stream(futures_util::stream::pending::<Result<Bytes, Infallible>>()),
         )
             .into_response(),
-        "com.example.upload" => {
+        "com.example.upload" | "com.example.authedUpload" => {
             let headers = request.headers().clone();
             let text = |name: header::HeaderName| {
                 headers
@@ -404,5 +435,37 @@ async fn the_default_send_streaming_goes_through_send() -> TestResult {
     );
     let response = client.send_streaming(request, Some(upload)).await?;
     assert_eq!(response.status, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_session_refreshes_for_a_stream_but_not_for_an_upload() -> TestResult {
+    let (base, srv) = serve().await?;
+    let stale: Session = serde_json::from_value(json!({"did": "did:plc:alice",
+        "handle": "alice.test", "accessJwt": "stale", "refreshJwt": "refresh"}))?;
+    let agent = SessionClient::new(XrpcClient::new(&base)?, MemorySessionStore::default());
+
+    // A streamed query is replayable: refreshed and sent again.
+    agent.set_session(stale.clone())?;
+    let (_, body) = agent.query_stream("com.example.authed", &()).await?;
+    assert_eq!(collect_body(body, 64).await?, "for alice");
+    assert_eq!(srv.refreshes.load(Ordering::SeqCst), 1);
+
+    // An upload is not: the ExpiredToken answer comes back.
+    agent.set_session(stale)?;
+    let upload = || stream_of(vec![Bytes::from_static(b"video")]);
+    let r: Result<Value, _> = agent
+        .procedure_stream("com.example.authedUpload", &(), upload(), "video/mp4", None)
+        .await;
+    assert!(matches!(&r, Err(e) if e.is_expired_token()), "{r:?}");
+    assert_eq!(srv.refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(srv.authed_uploads.load(Ordering::SeqCst), 1);
+
+    // The caller refreshes and sends a new stream.
+    agent.refresh().await?;
+    let out: Value = agent
+        .procedure_stream("com.example.authedUpload", &(), upload(), "video/mp4", None)
+        .await?;
+    assert_eq!(out["bytes"], 5);
     Ok(())
 }
