@@ -101,6 +101,12 @@ async fn handle(State(s): State<Arc<Srv>>, request: Request) -> Response {
                 (car, "after a retry").into_response()
             }
         }
+        "com.example.hang" => {
+            let mut body = request.into_body().into_data_stream();
+            while body.next().await.is_some() {}
+            std::future::pending::<()>().await;
+            xrpc_error(500, "InternalServerError", "unreachable")
+        }
         "com.example.stall" => (
             car,
             Body::from_stream(futures_util::stream::pending::<Result<Bytes, Infallible>>()),
@@ -467,5 +473,45 @@ async fn a_session_refreshes_for_a_stream_but_not_for_an_upload() -> TestResult 
         .procedure_stream("com.example.authedUpload", &(), upload(), "video/mp4", None)
         .await?;
     assert_eq!(out["bytes"], 5);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_request_timeout_starts_after_a_streamed_upload() -> TestResult {
+    let (base, _srv) = serve().await?;
+    let http = ReqwestClient::with_timeouts(Duration::from_millis(300), Duration::from_secs(5))?;
+    let client = XrpcClient::with_http(&base, http)?;
+    let slow = || -> BodyStream {
+        Box::pin(futures_util::stream::iter(0..4u8).then(|i| async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            Ok(Bytes::from(vec![i; 1000]))
+        }))
+    };
+
+    // The upload takes twice the request timeout, and succeeds.
+    let started = Instant::now();
+    let out: Value = client
+        .procedure_stream("com.example.upload", &(), slow(), "video/mp4", None)
+        .await?;
+    assert_eq!(out["bytes"], 4000);
+    assert!(started.elapsed() >= Duration::from_millis(600));
+
+    // A server that never answers after the upload times out.
+    let started = Instant::now();
+    let r: Result<Value, _> = client
+        .procedure_stream("com.example.hang", &(), slow(), "video/mp4", None)
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(ClientError::Transport(TransportError::Timeout { .. }))
+        ),
+        "{r:?}"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
     Ok(())
 }

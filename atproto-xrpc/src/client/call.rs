@@ -48,7 +48,8 @@ pub struct CallOptions {
     /// sets it to the session's access token when it is unset, and sends a
     /// call that sets it with that token and no session handling.
     pub bearer: Option<String>,
-    /// The time limit of each attempt (else the transport's own).
+    /// The time limit of each attempt (else the transport's own); for a
+    /// streamed call, until the response head arrives.
     pub timeout: Option<Duration>,
     /// More headers, sent after the client's and the ones above.
     pub headers: Vec<(String, String)>,

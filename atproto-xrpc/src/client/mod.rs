@@ -219,7 +219,8 @@ impl<H: HttpClient> XrpcClient<H> {
 
     /// Limits each attempt of every call to `timeout` (a call's
     /// [`CallOptions::timeout`] replaces it); the transport's own limit
-    /// still applies.
+    /// still applies. A streamed call is limited until its response head
+    /// arrives, not while its body is read.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
