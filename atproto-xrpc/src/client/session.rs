@@ -118,7 +118,11 @@ struct SessionInfo {
 
 /// An [`XrpcClient`] with an account's session: every call through its
 /// [`XrpcCall`] methods carries the access token, and an expired token is
-/// refreshed once (for all concurrent callers) and the call retried.
+/// refreshed once (for all concurrent callers) and the call retried. A call
+/// with a streamed upload ([`XrpcCall::send_streaming`] with an
+/// [`Upload`]) carries the token too but is not retried: its stream is spent,
+/// so the `ExpiredToken` error is returned for the caller to
+/// [`refresh`](Self::refresh) and send a new stream.
 ///
 /// Refresh follows the reference agent (`@atproto/api`'s
 /// `CredentialSession`): a call answered with `ExpiredToken` (status 400, or
