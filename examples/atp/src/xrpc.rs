@@ -49,7 +49,7 @@ pub enum Command {
     /// Log in with com.atproto.server.createSession (password from
     /// ATP_PASSWORD) and save the session to a file (mode 0600).
     Login {
-        /// The service's URL, e.g. https://pds.example.com.
+        /// The service's base URL: https or http, host and optional port.
         #[arg(long)]
         service: String,
         /// The account's handle, DID or email.
