@@ -458,6 +458,31 @@ async fn params_without_catalog_entry_use_serde() {
         .error(400, "InvalidRequest");
 }
 
+/// Found by the `xrpc_server_request` / `xrpc_params_de` fuzz targets: a
+/// tuple parameter given more values than it takes was accepted with the
+/// extra values silently dropped.
+#[tokio::test]
+async fn tuple_params_refuse_extra_values() {
+    #[derive(Deserialize, Serialize)]
+    struct Pair {
+        pair: (u8, String),
+    }
+    async fn pair(Params(p): Params<Pair>) -> Output<Pair> {
+        Output(p)
+    }
+    let app: Router = XrpcRouter::new()
+        .query("com.example.pair", pair)
+        .build()
+        .unwrap();
+    let a = get(&app, "/xrpc/com.example.pair?pair=1&pair=a").await;
+    assert_eq!(a.ok(), &json!({ "pair": [1, "a"] }));
+    for q in ["pair=1&pair=a&pair=b", "pair=1"] {
+        get(&app, &format!("/xrpc/com.example.pair?{q}"))
+            .await
+            .error(400, "InvalidRequest");
+    }
+}
+
 // ---------------------------------------------------------------- bodies
 
 const RECORD: &str = r#"{"repo":"alice.bsky.social","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"hi","createdAt":"2024-01-01T00:00:00Z"}}"#;
