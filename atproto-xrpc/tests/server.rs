@@ -458,6 +458,21 @@ async fn params_without_catalog_entry_use_serde() {
         .error(400, "InvalidRequest");
 }
 
+/// Found by the `xrpc_server_request` fuzz target: `/xrpc/` without an
+/// NSID was axum's bare `404`, not an XRPC error (the reference's
+/// catch-all answers `400 InvalidRequest` "invalid xrpc path").
+#[tokio::test]
+async fn xrpc_prefix_without_nsid_is_invalid_request() {
+    let f = fixture();
+    for uri in ["/xrpc/", "/xrpc/?limit=1"] {
+        let a = get(&f.app, uri).await;
+        a.error(400, "InvalidRequest");
+        assert_eq!(a.message(), "invalid xrpc path");
+    }
+    let a = post(&f.app, "/xrpc/", Some("application/json"), "{}").await;
+    a.error(400, "InvalidRequest");
+}
+
 /// Found by the `xrpc_server_request` / `xrpc_params_de` fuzz targets: a
 /// tuple parameter given more values than it takes was accepted with the
 /// extra values silently dropped.

@@ -431,6 +431,10 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
         let version = self.version;
         let health = format!("{{\"version\":{}}}", serde_json::Value::String(version));
         let catalog = self.catalog;
+        let unrouted_any = any(move |method: HttpMethod, uri: http::Uri| {
+            let catalog = catalog.clone();
+            async move { unrouted(&method, uri.path(), catalog.as_deref()) }
+        });
         Ok(router
             .route(
                 "/xrpc/_health",
@@ -439,13 +443,10 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
                     async move { health_response(body) }
                 }),
             )
-            .route(
-                "/xrpc/{*rest}",
-                any(move |method: HttpMethod, uri: http::Uri| {
-                    let catalog = catalog.clone();
-                    async move { unrouted(&method, uri.path(), catalog.as_deref()) }
-                }),
-            ))
+            // `/xrpc/` itself too (no NSID: `400`), as the reference's
+            // catch-all takes every path under `/xrpc/`.
+            .route("/xrpc/", unrouted_any.clone())
+            .route("/xrpc/{*rest}", unrouted_any))
     }
 }
 
