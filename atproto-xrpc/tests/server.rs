@@ -458,6 +458,30 @@ async fn params_without_catalog_entry_use_serde() {
         .error(400, "InvalidRequest");
 }
 
+/// Found by the `xrpc_server_request` fuzz target: a body sent with neither
+/// `Content-Length` nor `Transfer-Encoding` (as HTTP/2 may) reached a
+/// method that takes none.
+#[tokio::test]
+async fn body_without_length_headers_is_refused_where_none_is_expected() {
+    let f = fixture();
+    let uri = "/xrpc/com.atproto.server.activateAccount";
+    let req = Request::post(uri).body(Body::from("{}")).unwrap();
+    assert!(!req.headers().contains_key("content-length"));
+    let a = send(&f.app, req).await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(
+        a.message(),
+        "A request body was provided when none was expected"
+    );
+    // An empty body still passes.
+    let req = Request::post(uri).body(Body::empty()).unwrap();
+    send(&f.app, req).await.ok();
+    let req = Request::get("/xrpc/com.example.maybeWhoami")
+        .body(Body::from("x"))
+        .unwrap();
+    send(&f.app, req).await.error(400, "InvalidRequest");
+}
+
 /// Found by the `xrpc_server_request` fuzz target: `/xrpc/` without an
 /// NSID was axum's bare `404`, not an XRPC error (the reference's
 /// catch-all answers `400 InvalidRequest` "invalid xrpc path").
