@@ -482,6 +482,16 @@ async fn body_without_length_headers_is_refused_where_none_is_expected() {
     send(&f.app, req).await.error(400, "InvalidRequest");
 }
 
+/// Found by the `xrpc_server_request` fuzz target: `POST /xrpc/_health`
+/// was axum's bare `405`, not an XRPC error.
+#[tokio::test]
+async fn health_with_another_method_is_invalid_request() {
+    let f = fixture();
+    let a = post(&f.app, "/xrpc/_health", None, "").await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), "invalid xrpc path");
+}
+
 /// Found by the `xrpc_server_request` fuzz target: `/xrpc/` without an
 /// NSID was axum's bare `404`, not an XRPC error (the reference's
 /// catch-all answers `400 InvalidRequest` "invalid xrpc path").

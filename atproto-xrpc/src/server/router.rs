@@ -431,22 +431,25 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
         let version = self.version;
         let health = format!("{{\"version\":{}}}", serde_json::Value::String(version));
         let catalog = self.catalog;
-        let unrouted_any = any(move |method: HttpMethod, uri: http::Uri| {
+        let unrouted_fn = move |method: HttpMethod, uri: http::Uri| {
             let catalog = catalog.clone();
             async move { unrouted(&method, uri.path(), catalog.as_deref()) }
-        });
+        };
         Ok(router
             .route(
                 "/xrpc/_health",
+                // Another method is the catch-all's answer (`_health` is no
+                // NSID: `400`), not axum's bare `405`.
                 get(move || {
                     let body = health.clone();
                     async move { health_response(body) }
-                }),
+                })
+                .fallback(unrouted_fn.clone()),
             )
             // `/xrpc/` itself too (no NSID: `400`), as the reference's
             // catch-all takes every path under `/xrpc/`.
-            .route("/xrpc/", unrouted_any.clone())
-            .route("/xrpc/{*rest}", unrouted_any))
+            .route("/xrpc/", any(unrouted_fn.clone()))
+            .route("/xrpc/{*rest}", any(unrouted_fn)))
     }
 }
 
