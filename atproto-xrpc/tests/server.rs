@@ -458,6 +458,80 @@ async fn params_without_catalog_entry_use_serde() {
         .error(400, "InvalidRequest");
 }
 
+/// Found by the `xrpc_server_request` fuzz target: a body sent with neither
+/// `Content-Length` nor `Transfer-Encoding` (as HTTP/2 may) reached a
+/// method that takes none.
+#[tokio::test]
+async fn body_without_length_headers_is_refused_where_none_is_expected() {
+    let f = fixture();
+    let uri = "/xrpc/com.atproto.server.activateAccount";
+    let req = Request::post(uri).body(Body::from("{}")).unwrap();
+    assert!(!req.headers().contains_key("content-length"));
+    let a = send(&f.app, req).await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(
+        a.message(),
+        "A request body was provided when none was expected"
+    );
+    // An empty body still passes.
+    let req = Request::post(uri).body(Body::empty()).unwrap();
+    send(&f.app, req).await.ok();
+    let req = Request::get("/xrpc/com.example.maybeWhoami")
+        .body(Body::from("x"))
+        .unwrap();
+    send(&f.app, req).await.error(400, "InvalidRequest");
+}
+
+/// Found by the `xrpc_server_request` fuzz target: `POST /xrpc/_health`
+/// was axum's bare `405`, not an XRPC error.
+#[tokio::test]
+async fn health_with_another_method_is_invalid_request() {
+    let f = fixture();
+    let a = post(&f.app, "/xrpc/_health", None, "").await;
+    a.error(400, "InvalidRequest");
+    assert_eq!(a.message(), "invalid xrpc path");
+}
+
+/// Found by the `xrpc_server_request` fuzz target: `/xrpc/` without an
+/// NSID was axum's bare `404`, not an XRPC error (the reference's
+/// catch-all answers `400 InvalidRequest` "invalid xrpc path").
+#[tokio::test]
+async fn xrpc_prefix_without_nsid_is_invalid_request() {
+    let f = fixture();
+    for uri in ["/xrpc/", "/xrpc/?limit=1"] {
+        let a = get(&f.app, uri).await;
+        a.error(400, "InvalidRequest");
+        assert_eq!(a.message(), "invalid xrpc path");
+    }
+    let a = post(&f.app, "/xrpc/", Some("application/json"), "{}").await;
+    a.error(400, "InvalidRequest");
+}
+
+/// Found by the `xrpc_server_request` / `xrpc_params_de` fuzz targets: a
+/// tuple parameter given more values than it takes was accepted with the
+/// extra values silently dropped.
+#[tokio::test]
+async fn tuple_params_refuse_extra_values() {
+    #[derive(Deserialize, Serialize)]
+    struct Pair {
+        pair: (u8, String),
+    }
+    async fn pair(Params(p): Params<Pair>) -> Output<Pair> {
+        Output(p)
+    }
+    let app: Router = XrpcRouter::new()
+        .query("com.example.pair", pair)
+        .build()
+        .unwrap();
+    let a = get(&app, "/xrpc/com.example.pair?pair=1&pair=a").await;
+    assert_eq!(a.ok(), &json!({ "pair": [1, "a"] }));
+    for q in ["pair=1&pair=a&pair=b", "pair=1"] {
+        get(&app, &format!("/xrpc/com.example.pair?{q}"))
+            .await
+            .error(400, "InvalidRequest");
+    }
+}
+
 // ---------------------------------------------------------------- bodies
 
 const RECORD: &str = r#"{"repo":"alice.bsky.social","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"hi","createdAt":"2024-01-01T00:00:00Z"}}"#;

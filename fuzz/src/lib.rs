@@ -18,6 +18,9 @@ use atproto_workloads::{Workload, bench_did, bench_keypair};
 use bytes::Bytes;
 use std::sync::OnceLock;
 
+mod server;
+pub use server::{xrpc_params_de, xrpc_server_request};
+
 /// A syntax type must never panic, and whatever it accepts must print back
 /// exactly as given and parse again.
 pub fn syntax_round_trip<T>(input: &str)

@@ -5,7 +5,7 @@
 //!   everything else: a known NSID called with the wrong HTTP method is
 //!   `400 InvalidRequest` ("Incorrect HTTP method (POST) expected GET"), an
 //!   unknown NSID `501 MethodNotImplemented`, a path that is not an NSID
-//!   `400 InvalidRequest`, and `GET /xrpc/_health` answers
+//!   (`/xrpc/` alone included) `400 InvalidRequest`, and `GET /xrpc/_health` answers
 //!   `{"version": …}`.
 //! - Extractors ([`extract`]): [`Params`] (query parameters, read and
 //!   coerced by the lexicon [`Catalog`](atproto_lexicon::Catalog) when the

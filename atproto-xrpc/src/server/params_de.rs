@@ -146,11 +146,21 @@ impl<'de> de::Deserializer<'de> for Values<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let name = self.name;
-        visitor.visit_seq(Seq {
+        let (name, given) = (self.name, self.values.len());
+        let mut seq = Seq {
             items: self.values.into_iter(),
             name,
-        })
+        };
+        let value = visitor.visit_seq(&mut seq)?;
+        // A tuple takes a fixed number of values: more are an error, not
+        // silently dropped.
+        match seq.items.len() {
+            0 => Ok(value),
+            left => Err(Error(format!(
+                "parameter {name:?} is given {given} times but takes {} values",
+                given - left
+            ))),
+        }
     }
 
     transparent!();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use atproto_core::{Nsid, SyntaxError};
 use atproto_lexicon::{Catalog, EndpointKind, EndpointValidator};
-use axum::body::Body;
+use axum::body::{Body, HttpBody};
 use axum::extract::FromRequestParts;
 use axum::handler::Handler;
 use axum::middleware::Next;
@@ -431,21 +431,25 @@ impl<S: Clone + Send + Sync + 'static> XrpcRouter<S> {
         let version = self.version;
         let health = format!("{{\"version\":{}}}", serde_json::Value::String(version));
         let catalog = self.catalog;
+        let unrouted_fn = move |method: HttpMethod, uri: http::Uri| {
+            let catalog = catalog.clone();
+            async move { unrouted(&method, uri.path(), catalog.as_deref()) }
+        };
         Ok(router
             .route(
                 "/xrpc/_health",
+                // Another method is the catch-all's answer (`_health` is no
+                // NSID: `400`), not axum's bare `405`.
                 get(move || {
                     let body = health.clone();
                     async move { health_response(body) }
-                }),
+                })
+                .fallback(unrouted_fn.clone()),
             )
-            .route(
-                "/xrpc/{*rest}",
-                any(move |method: HttpMethod, uri: http::Uri| {
-                    let catalog = catalog.clone();
-                    async move { unrouted(&method, uri.path(), catalog.as_deref()) }
-                }),
-            ))
+            // `/xrpc/` itself too (no NSID: `400`), as the reference's
+            // catch-all takes every path under `/xrpc/`.
+            .route("/xrpc/", any(unrouted_fn.clone()))
+            .route("/xrpc/{*rest}", any(unrouted_fn)))
     }
 }
 
@@ -472,15 +476,17 @@ fn health_response(body: String) -> Response {
 /// Refuses a request body sent to a method that takes none (a query, or a
 /// procedure whose lexicon declares no `input`), as the reference server
 /// does: a `Content-Length` other than `0` is refused at once; a body sent
-/// with `Transfer-Encoding` is read and refused if it holds any byte (an
-/// empty chunked body passes).
+/// with `Transfer-Encoding`, or with neither header (as HTTP/2 may), is
+/// read and refused if it holds any byte (an empty body passes).
 async fn refuse_body(req: axum::extract::Request, next: Next) -> Response {
     let headers = req.headers();
     if !headers.contains_key(TRANSFER_ENCODING) {
-        return match headers.get(CONTENT_LENGTH) {
-            Some(len) if len.as_bytes() != b"0" => unexpected_body().into_response(),
-            _ => next.run(req).await,
-        };
+        match headers.get(CONTENT_LENGTH) {
+            Some(len) if len.as_bytes() != b"0" => return unexpected_body().into_response(),
+            Some(_) => return next.run(req).await,
+            None if req.body().size_hint().exact() == Some(0) => return next.run(req).await,
+            None => {}
+        }
     }
     let (parts, body) = req.into_parts();
     let mut stream = body.into_data_stream();
