@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Refreshes the data vendored into this repository from newer upstream checkouts:
 #
-#   scripts/refresh-vendored.sh [--interop-tests DIR] [--atproto DIR]
+#   scripts/refresh-vendored.sh [--interop-tests DIR] [--atproto DIR] [--firehose DIR]
 #
 #   --interop-tests DIR  a checkout of github.com/bluesky-social/atproto-interop-tests;
 #                        its data replaces testdata/interop-tests/
 #   --atproto DIR        a checkout of github.com/bluesky-social/atproto; its lexicons/
 #                        replace atproto-lexicon/lexicons/, and the `bundled` feature's
 #                        list (atproto-lexicon/src/bundled/documents.rs) is regenerated
+#   --firehose DIR       a firehose capture folder (the project's shared/firehose): its
+#                        ref-pds-dev.* files replace testdata/firehose/'s
 #
-# With neither, only the bundled list is regenerated from the vendored folder.
+# With none of them, only the bundled list is regenerated from the vendored folder.
 # Our own files (INDEX.md, PROVENANCE.md) stay; the license files are copied anew
 # from upstream (LICENSE-CC0; atproto's root LICENSE-MIT.txt and LICENSE-APACHE.txt).
 # Afterwards write the new upstream commit into each PROVENANCE.md you refreshed and
@@ -17,13 +19,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-interop="" atproto=""
+interop="" atproto="" firehose=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --interop-tests) [ $# -ge 2 ] || usage; interop="$2"; shift 2 ;;
     --atproto) [ $# -ge 2 ] || usage; atproto="$2"; shift 2 ;;
+    --firehose) [ $# -ge 2 ] || usage; firehose="$2"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "unknown argument: $1" >&2; usage ;;
   esac
@@ -57,6 +60,16 @@ if [ -n "$atproto" ]; then
   echo "atproto-lexicon/lexicons: from $(git -C "$atproto" log -1 --format=%H -- lexicons 2>/dev/null || echo "$atproto")"
 fi
 
+if [ -n "$firehose" ]; then
+  [ -f "$firehose/ref-pds-dev.frames" ] || { echo "$firehose: no ref-pds-dev.frames" >&2; exit 2; }
+  for f in ref-pds-dev.frames ref-pds-dev-keys.json ref-pds-dev.summary.json; do
+    cp "$firehose/$f" testdata/firehose/
+    chmod 644 "testdata/firehose/$f"
+  done
+  echo "testdata/firehose: from $firehose (update the SHA-256 lines of its PROVENANCE.md)"
+  (cd testdata/firehose && sha256sum ref-pds-dev.*)
+fi
+
 # The `bundled` feature's list: every document of the four namespaces it embeds.
 list=atproto-lexicon/src/bundled/documents.rs
 {
@@ -73,6 +86,6 @@ list=atproto-lexicon/src/bundled/documents.rs
 } > "$list"
 echo "$list: $(grep -c 'doc!(' "$list") documents"
 
-if [ -n "$interop$atproto" ]; then
+if [ -n "$interop$atproto$firehose" ]; then
   echo "Now write the new upstream commit into the PROVENANCE.md of what changed, then run cargo test --workspace."
 fi

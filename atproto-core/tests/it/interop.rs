@@ -1,6 +1,7 @@
 //! Locates the test data vendored in this repository and reads it: the
-//! interop vectors in `testdata/interop-tests/` and the upstream lexicons in
-//! `atproto-lexicon/lexicons/`. Included by path from every crate's tests,
+//! interop vectors in `testdata/interop-tests/`, the upstream lexicons in
+//! `atproto-lexicon/lexicons/` and the firehose capture in
+//! `testdata/firehose/`. Included by path from every crate's tests,
 //! the `atp` tests, the benches and the fuzz targets.
 //!
 //! Only the repository itself is read: the workspace root is the nearest
@@ -18,6 +19,8 @@ use std::path::{Path, PathBuf};
 const VECTORS: &str = "testdata/interop-tests";
 /// Where the upstream lexicons sit, from the workspace root.
 const LEXICONS: &str = "atproto-lexicon/lexicons";
+/// Where the firehose capture from the reference PDS sits.
+const FIREHOSE: &str = "testdata/firehose";
 
 /// The workspace root, found from whichever package includes this file (a
 /// crate, `examples/atp`, `benches`, `fuzz`).
@@ -51,6 +54,12 @@ pub fn dir() -> PathBuf {
 /// The upstream lexicon folder, `atproto-lexicon/lexicons`.
 pub fn lexicons_dir() -> PathBuf {
     folder(LEXICONS)
+}
+
+/// The firehose capture folder, `testdata/firehose` (see its
+/// `PROVENANCE.md`).
+pub fn firehose_dir() -> PathBuf {
+    folder(FIREHOSE)
 }
 
 /// The text of one vector file, e.g. `syntax/did_syntax_valid.txt`.

@@ -7,3 +7,4 @@ mod interop;
 mod json_parse;
 mod syntax;
 mod varint;
+mod vendored;
