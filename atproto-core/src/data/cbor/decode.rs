@@ -39,6 +39,17 @@ pub fn decode_with(bytes: &[u8], limits: &Limits) -> Result<Value, CborError> {
     Scanner::run(bytes, limits, ValueSink { src: None })
 }
 
+/// Decodes the one canonical DAG-CBOR value at the start of `bytes` under
+/// `limits`, and returns it with the number of bytes it took: for formats
+/// that put items one after another (a firehose message is a header item
+/// followed by a body item). What follows the item is not looked at.
+///
+/// # Errors
+/// As [`decode_with`], except that bytes after the item are no error.
+pub fn decode_prefix_with(bytes: &[u8], limits: &Limits) -> Result<(Value, usize), CborError> {
+    Scanner::run_prefix(bytes, limits, ValueSink { src: None })
+}
+
 /// As [`decode`], but every [`Value::Bytes`] is a slice of `bytes` (no copy).
 ///
 /// # Errors

@@ -20,7 +20,7 @@ mod validate;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-pub use decode::{decode, decode_bytes, decode_bytes_with, decode_with};
+pub use decode::{decode, decode_bytes, decode_bytes_with, decode_prefix_with, decode_with};
 pub use encode::{encode, encode_into, write_head, write_link};
 pub use error::{CborError, CborErrorKind};
 pub use validate::{validate, validate_record};

@@ -121,6 +121,22 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
         Ok(out)
     }
 
+    /// Scans one value at the start of `buf`; returns it and the bytes it
+    /// took (what follows is left to the caller).
+    pub(super) fn run_prefix(buf: &'a [u8], limits: &'a Limits, sink: S) -> R<(S::Out, usize)> {
+        if buf.len() > limits.max_size {
+            return err(K::TooLarge, 0);
+        }
+        let mut s = Scanner {
+            buf,
+            pos: 0,
+            limits,
+            sink,
+        };
+        let out = s.value(0)?;
+        Ok((out, s.pos))
+    }
+
     #[inline]
     fn remaining(&self) -> usize {
         self.buf.len() - self.pos
