@@ -907,3 +907,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn decode_prefix_reads_one_item_and_reports_its_length() {
+    use atproto_core::data::{CborErrorKind, Limits, cbor};
+    // {"a": 1} then a stray byte: the prefix decoder stops after the map.
+    let bytes = [0xa1, 0x61, b'a', 0x01, 0xff];
+    let (v, used) = cbor::decode_prefix_with(&bytes, &Limits::DEFAULT).unwrap();
+    assert_eq!(used, 4);
+    assert_eq!(v.get("a").and_then(Value::as_i64), Some(1));
+    // The whole-input decoder refuses the same bytes.
+    assert_eq!(
+        cbor::decode(&bytes).unwrap_err().kind(),
+        &CborErrorKind::TrailingBytes
+    );
+    // Canonical-form rules still hold inside the item.
+    let err = cbor::decode_prefix_with(&[0x18, 0x01, 0x00], &Limits::DEFAULT).unwrap_err();
+    assert_eq!(err.kind(), &CborErrorKind::NonCanonicalInteger);
+    let err = cbor::decode_prefix_with(&[0xa1, 0x61], &Limits::DEFAULT).unwrap_err();
+    assert_eq!(err.kind(), &CborErrorKind::UnexpectedEof);
+}
