@@ -49,7 +49,7 @@ pub enum CaptureErrorKind {
         /// The bytes left after the prefix.
         available: usize,
     },
-    /// The length is over [`MAX_FRAME_BYTES`](crate::MAX_FRAME_BYTES).
+    /// The length is over [`MAX_FRAME_BYTES`].
     #[error("message of {len} bytes over the {max}-byte limit")]
     TooLarge {
         /// The length the prefix gives.
@@ -146,7 +146,7 @@ impl Iterator for CaptureReader {
 ///
 /// # Errors
 /// [`FrameError::FrameTooLarge`] for a message over
-/// [`MAX_FRAME_BYTES`](crate::MAX_FRAME_BYTES), which a reader refuses;
+/// [`MAX_FRAME_BYTES`], which a reader refuses;
 /// nothing is appended then.
 pub fn append_record(out: &mut Vec<u8>, message: &[u8]) -> Result<(), FrameError> {
     if message.len() > MAX_FRAME_BYTES {
@@ -182,7 +182,7 @@ impl<W: std::io::Write> CaptureWriter<W> {
     ///
     /// # Errors
     /// The writer's I/O errors; [`std::io::ErrorKind::InvalidInput`] for a
-    /// message over [`MAX_FRAME_BYTES`](crate::MAX_FRAME_BYTES).
+    /// message over [`MAX_FRAME_BYTES`].
     pub fn write_message(&mut self, message: &[u8]) -> std::io::Result<()> {
         self.record.clear();
         append_record(&mut self.record, message)
