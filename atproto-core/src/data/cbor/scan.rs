@@ -105,18 +105,9 @@ pub(super) struct Scanner<'a, S> {
 impl<'a, S: Sink<'a>> Scanner<'a, S> {
     /// Scans exactly one value filling all of `buf`.
     pub(super) fn run(buf: &'a [u8], limits: &'a Limits, sink: S) -> R<S::Out> {
-        if buf.len() > limits.max_size {
-            return err(K::TooLarge, 0);
-        }
-        let mut s = Scanner {
-            buf,
-            pos: 0,
-            limits,
-            sink,
-        };
-        let out = s.value(0)?;
-        if s.pos != buf.len() {
-            return err(K::TrailingBytes, s.pos);
+        let (out, used) = Self::run_prefix(buf, limits, sink)?;
+        if used != buf.len() {
+            return err(K::TrailingBytes, used);
         }
         Ok(out)
     }
