@@ -7,7 +7,7 @@ use atproto_core::Cid;
 use atproto_core::Value;
 use atproto_core::crypto::PublicKey;
 use atproto_core::data::{cbor, json};
-use atproto_firehose::Frame;
+use atproto_firehose::{Frame, FrameError};
 use atproto_lexicon::{Catalog, EndpointKind, LexiconDoc, RecordValidator};
 use atproto_repo::MemoryBlockStore;
 use atproto_repo::car::{CarReader, CarWriter};
@@ -147,6 +147,9 @@ pub fn firehose_frame(input: &[u8]) {
         let encoded = frame.encode();
         match Frame::decode_slice(&encoded) {
             Ok(again) => assert_eq!(again, frame, "re-encoded frame decodes differently"),
+            // Writing out an absent `since` or op `cid` as `null` can take a
+            // message at the size limit over it.
+            Err(FrameError::FrameTooLarge { .. }) => {}
             Err(e) => panic!("re-encoded frame does not decode: {e}"),
         }
     }
