@@ -2,9 +2,10 @@
 //! DAG-CBOR header `{op, t}` followed by a DAG-CBOR body.
 //!
 //! Decoding is strict (each item one canonical DAG-CBOR value, nothing
-//! after the body) and lenient where the protocol says so: unknown fields
-//! are skipped, an unknown message type is kept as [`UnknownMessage`].
-//! Fields the decoder skipped are not re-encoded.
+//! after the body) and lenient where the protocol says so: fields this crate
+//! does not know are kept in each message's `extra` (and in each op's), an
+//! unknown message type is kept as [`UnknownMessage`]; encoding writes them
+//! back, so a frame from a newer server survives decode → encode unchanged.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -75,6 +76,8 @@ pub struct CommitMessage {
     pub time: String,
     /// The MST root of the previous commit (absent for a repository's first).
     pub prev_data: Option<Cid>,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// One operation of a `#commit`.
@@ -88,6 +91,8 @@ pub struct RepoOp {
     pub cid: Option<Cid>,
     /// The previous record's CID, on update and delete (absent on create).
     pub prev: Option<Cid>,
+    /// Fields of the op this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// The `action` of a [`RepoOp`].
@@ -134,6 +139,8 @@ pub struct SyncMessage {
     pub blocks: Bytes,
     /// When the server emitted the event.
     pub time: String,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// An `#identity` message.
@@ -147,6 +154,8 @@ pub struct IdentityMessage {
     pub time: String,
     /// The current handle, if the server says it.
     pub handle: Option<String>,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// An `#account` message.
@@ -163,6 +172,8 @@ pub struct AccountMessage {
     /// Why it is not (`takendown`, `suspended`, `deleted`, `deactivated`,
     /// `desynchronized`, `throttled`, or another).
     pub status: Option<String>,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// An `#info` message.
@@ -172,6 +183,8 @@ pub struct InfoMessage {
     pub name: String,
     /// A human-readable message.
     pub message: Option<String>,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// An error frame (`op: -1`).
@@ -181,6 +194,8 @@ pub struct ErrorMessage {
     pub error: String,
     /// A human-readable message.
     pub message: Option<String>,
+    /// Fields of the body this crate does not know, kept for re-encoding.
+    pub extra: BTreeMap<String, Value>,
 }
 
 /// A message whose type (`t`) this crate does not know.
@@ -216,7 +231,7 @@ impl Frame {
         let Value::Map(header) = header else {
             return Err(FrameError::NotAMap { part: Part::Header });
         };
-        let h = Fields::new(&header, Part::Header, "header");
+        let mut h = Fields::new(header, Part::Header, "header");
         let op = h.int("op")?;
         let t = match op {
             OP_MESSAGE => Some(h.string("t")?),
@@ -237,16 +252,17 @@ impl Frame {
             return Err(FrameError::NotAMap { part: Part::Body });
         };
         let Some(t) = t else {
-            let b = Fields::new(&body, Part::Body, "error frame");
+            let mut b = Fields::new(body, Part::Body, "error frame");
             return Ok(Frame::Error(ErrorMessage {
                 error: b.string("error")?,
                 message: b.opt_string("message")?,
+                extra: b.rest(),
             }));
         };
         Ok(match t.as_str() {
-            "#commit" => Frame::Commit(decode_commit(&Fields::new(&body, Part::Body, "#commit"))?),
+            "#commit" => Frame::Commit(decode_commit(Fields::new(body, Part::Body, "#commit"))?),
             "#sync" => {
-                let b = Fields::new(&body, Part::Body, "#sync");
+                let mut b = Fields::new(body, Part::Body, "#sync");
                 let blocks = b.bytes("blocks")?;
                 check_blocks("#sync", &blocks, MAX_SYNC_BLOCKS_BYTES)?;
                 Frame::Sync(SyncMessage {
@@ -255,32 +271,36 @@ impl Frame {
                     rev: b.string("rev")?,
                     blocks,
                     time: b.string("time")?,
+                    extra: b.rest(),
                 })
             }
             "#identity" => {
-                let b = Fields::new(&body, Part::Body, "#identity");
+                let mut b = Fields::new(body, Part::Body, "#identity");
                 Frame::Identity(IdentityMessage {
                     seq: b.int("seq")?,
                     did: b.string("did")?,
                     time: b.string("time")?,
                     handle: b.opt_string("handle")?,
+                    extra: b.rest(),
                 })
             }
             "#account" => {
-                let b = Fields::new(&body, Part::Body, "#account");
+                let mut b = Fields::new(body, Part::Body, "#account");
                 Frame::Account(AccountMessage {
                     seq: b.int("seq")?,
                     did: b.string("did")?,
                     time: b.string("time")?,
                     active: b.bool("active")?,
                     status: b.opt_string("status")?,
+                    extra: b.rest(),
                 })
             }
             "#info" => {
-                let b = Fields::new(&body, Part::Body, "#info");
+                let mut b = Fields::new(body, Part::Body, "#info");
                 Frame::Info(InfoMessage {
                     name: b.string("name")?,
                     message: b.opt_string("message")?,
+                    extra: b.rest(),
                 })
             }
             _ => Frame::Unknown(UnknownMessage { t, body }),
@@ -342,7 +362,15 @@ impl Frame {
             }
         }
         cbor::encode_into(&Value::Map(header), out);
-        let mut b = BTreeMap::new();
+        let mut b = match self {
+            Frame::Commit(m) => m.extra.clone(),
+            Frame::Sync(m) => m.extra.clone(),
+            Frame::Identity(m) => m.extra.clone(),
+            Frame::Account(m) => m.extra.clone(),
+            Frame::Info(m) => m.extra.clone(),
+            Frame::Error(m) => m.extra.clone(),
+            Frame::Unknown(u) => u.body.clone(),
+        };
         match self {
             Frame::Commit(m) => encode_commit(m, &mut b),
             Frame::Sync(m) => {
@@ -373,13 +401,13 @@ impl Frame {
                 put(&mut b, "error", str(&m.error));
                 put_opt(&mut b, "message", m.message.as_deref().map(str));
             }
-            Frame::Unknown(u) => b.clone_from(&u.body),
+            Frame::Unknown(_) => {}
         }
         cbor::encode_into(&Value::Map(b), out);
     }
 }
 
-fn decode_commit(b: &Fields<'_>) -> Result<CommitMessage, FrameError> {
+fn decode_commit(mut b: Fields) -> Result<CommitMessage, FrameError> {
     let blocks = b.bytes("blocks")?;
     check_blocks("#commit", &blocks, MAX_COMMIT_BLOCKS_BYTES)?;
     let raw_ops = b.array("ops")?;
@@ -390,11 +418,11 @@ fn decode_commit(b: &Fields<'_>) -> Result<CommitMessage, FrameError> {
         });
     }
     let mut ops = Vec::with_capacity(raw_ops.len());
-    for (index, op) in raw_ops.iter().enumerate() {
+    for (index, op) in raw_ops.into_iter().enumerate() {
         let Value::Map(op) = op else {
             return Err(b.err("ops", "holds an op that is not a map"));
         };
-        let o = Fields::new(op, Part::Body, "#commit op");
+        let mut o = Fields::new(op, Part::Body, "#commit op");
         let action =
             Action::parse(&o.string("action")?).ok_or(FrameError::UnknownAction { index })?;
         ops.push(RepoOp {
@@ -402,12 +430,13 @@ fn decode_commit(b: &Fields<'_>) -> Result<CommitMessage, FrameError> {
             path: o.string("path")?,
             cid: o.opt_link("cid")?,
             prev: o.opt_link("prev")?,
+            extra: o.rest(),
         });
     }
     let mut blobs = Vec::new();
     for blob in b.array("blobs")? {
         match blob {
-            Value::Link(cid) => blobs.push(*cid),
+            Value::Link(cid) => blobs.push(cid),
             _ => return Err(b.err("blobs", "holds something other than a link")),
         }
     }
@@ -424,6 +453,7 @@ fn decode_commit(b: &Fields<'_>) -> Result<CommitMessage, FrameError> {
         blobs,
         time: b.string("time")?,
         prev_data: b.opt_link("prevData")?,
+        extra: b.rest(),
     })
 }
 
@@ -440,7 +470,7 @@ fn encode_commit(m: &CommitMessage, b: &mut BTreeMap<String, Value>) {
         .ops
         .iter()
         .map(|op| {
-            let mut o = BTreeMap::new();
+            let mut o = op.extra.clone();
             put(&mut o, "action", str(op.action.as_str()));
             put(&mut o, "path", str(&op.path));
             put(&mut o, "cid", op.cid.map_or(Value::Null, Value::Link));
@@ -484,15 +514,22 @@ fn put_opt(map: &mut BTreeMap<String, Value>, key: &str, v: Option<Value>) {
 }
 
 /// Typed reads of a decoded map's fields, with errors that name the field.
-struct Fields<'m> {
-    map: &'m BTreeMap<String, Value>,
+/// Each read takes the field out of the map (no copy); what is left at the
+/// end is the fields this crate does not know ([`Fields::rest`]).
+struct Fields {
+    map: BTreeMap<String, Value>,
     part: Part,
     message: &'static str,
 }
 
-impl<'m> Fields<'m> {
-    fn new(map: &'m BTreeMap<String, Value>, part: Part, message: &'static str) -> Self {
+impl Fields {
+    fn new(map: BTreeMap<String, Value>, part: Part, message: &'static str) -> Self {
         Fields { map, part, message }
+    }
+
+    /// The fields not read.
+    fn rest(self) -> BTreeMap<String, Value> {
+        self.map
     }
 
     fn err(&self, field: &'static str, problem: &'static str) -> FrameError {
@@ -504,73 +541,70 @@ impl<'m> Fields<'m> {
         }
     }
 
-    fn req(&self, field: &'static str) -> Result<&'m Value, FrameError> {
+    fn req(&mut self, field: &'static str) -> Result<Value, FrameError> {
         self.map
-            .get(field)
+            .remove(field)
             .ok_or_else(|| self.err(field, "is missing"))
     }
 
     /// The field, or `None` when absent or `null`.
-    fn opt(&self, field: &'static str) -> Option<&'m Value> {
-        self.map.get(field).filter(|v| !v.is_null())
+    fn opt(&mut self, field: &'static str) -> Option<Value> {
+        self.map.remove(field).filter(|v| !v.is_null())
     }
 
-    fn int(&self, field: &'static str) -> Result<i64, FrameError> {
+    fn int(&mut self, field: &'static str) -> Result<i64, FrameError> {
         self.req(field)?
             .as_i64()
             .ok_or_else(|| self.err(field, "is not an integer"))
     }
 
-    fn bool(&self, field: &'static str) -> Result<bool, FrameError> {
+    fn bool(&mut self, field: &'static str) -> Result<bool, FrameError> {
         self.req(field)?
             .as_bool()
             .ok_or_else(|| self.err(field, "is not a boolean"))
     }
 
-    fn string(&self, field: &'static str) -> Result<String, FrameError> {
-        self.req(field)?
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| self.err(field, "is not a string"))
+    fn string(&mut self, field: &'static str) -> Result<String, FrameError> {
+        match self.req(field)? {
+            Value::String(s) => Ok(s),
+            _ => Err(self.err(field, "is not a string")),
+        }
     }
 
-    fn opt_string(&self, field: &'static str) -> Result<Option<String>, FrameError> {
-        self.opt(field)
-            .map(|v| {
-                v.as_str()
-                    .map(String::from)
-                    .ok_or_else(|| self.err(field, "is not a string"))
-            })
-            .transpose()
+    fn opt_string(&mut self, field: &'static str) -> Result<Option<String>, FrameError> {
+        match self.opt(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.err(field, "is not a string")),
+        }
     }
 
-    fn link(&self, field: &'static str) -> Result<Cid, FrameError> {
-        self.req(field)?
-            .as_link()
-            .copied()
-            .ok_or_else(|| self.err(field, "is not a link"))
+    fn link(&mut self, field: &'static str) -> Result<Cid, FrameError> {
+        match self.req(field)? {
+            Value::Link(cid) => Ok(cid),
+            _ => Err(self.err(field, "is not a link")),
+        }
     }
 
-    fn opt_link(&self, field: &'static str) -> Result<Option<Cid>, FrameError> {
-        self.opt(field)
-            .map(|v| {
-                v.as_link()
-                    .copied()
-                    .ok_or_else(|| self.err(field, "is not a link"))
-            })
-            .transpose()
+    fn opt_link(&mut self, field: &'static str) -> Result<Option<Cid>, FrameError> {
+        match self.opt(field) {
+            None => Ok(None),
+            Some(Value::Link(cid)) => Ok(Some(cid)),
+            Some(_) => Err(self.err(field, "is not a link")),
+        }
     }
 
-    fn bytes(&self, field: &'static str) -> Result<Bytes, FrameError> {
-        self.req(field)?
-            .as_bytes()
-            .cloned()
-            .ok_or_else(|| self.err(field, "is not a byte string"))
+    fn bytes(&mut self, field: &'static str) -> Result<Bytes, FrameError> {
+        match self.req(field)? {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(self.err(field, "is not a byte string")),
+        }
     }
 
-    fn array(&self, field: &'static str) -> Result<&'m [Value], FrameError> {
-        self.req(field)?
-            .as_array()
-            .ok_or_else(|| self.err(field, "is not an array"))
+    fn array(&mut self, field: &'static str) -> Result<Vec<Value>, FrameError> {
+        match self.req(field)? {
+            Value::Array(a) => Ok(a),
+            _ => Err(self.err(field, "is not an array")),
+        }
     }
 }

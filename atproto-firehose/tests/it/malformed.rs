@@ -163,7 +163,8 @@ fn error_frames() {
         frame,
         Frame::Error(ErrorMessage {
             error: "FutureCursor".into(),
-            message: Some("cursor in the future".into())
+            message: Some("cursor in the future".into()),
+            extra: Default::default(),
         })
     );
     assert_eq!(frame.type_name(), None);
@@ -209,7 +210,7 @@ fn non_canonical_cbor() {
 }
 
 #[test]
-fn unknown_types_are_kept_and_unknown_fields_skipped() {
+fn unknown_types_and_unknown_fields_are_kept() {
     let h = map(&[("op", Value::Integer(1)), ("t", s("#future"))]);
     let b = message(&h, &map(&[("seq", Value::Integer(7)), ("what", s("new"))]));
     let frame = decode(&b).unwrap();
@@ -229,7 +230,30 @@ fn unknown_types_are_kept_and_unknown_fields_skipped() {
     let Value::Map(mut body) = body else { panic!() };
     body.insert("zNewField".into(), Value::Bool(true));
     let h = map(&[("op", Value::Integer(1)), ("t", s("#identity"))]);
-    assert_eq!(decode(&message(&h, &Value::Map(body))).unwrap(), identity);
+    let newer = message(&h, &Value::Map(body));
+    let decoded = decode(&newer).unwrap();
+    let Frame::Identity(ref m) = decoded else {
+        panic!("{decoded:?}")
+    };
+    // The known fields are as before; the new one is kept, and written back.
+    assert_eq!(m.extra.get("zNewField"), Some(&Value::Bool(true)));
+    let Frame::Identity(ref old) = identity else {
+        panic!()
+    };
+    assert_eq!(
+        (&m.did, &m.handle, m.seq, &m.time),
+        (&old.did, &old.handle, old.seq, &old.time)
+    );
+    assert_eq!(decoded.encode(), newer);
+
+    // An unknown field of an op is kept too.
+    let mut c = first_commit_with_ops();
+    c.ops[0]
+        .extra
+        .insert("note".into(), s("from a newer server"));
+    c.extra.insert("zz".into(), Value::Integer(3));
+    let frame = Frame::Commit(c);
+    assert_eq!(decode(&frame.encode()).unwrap(), frame);
 }
 
 #[test]
