@@ -25,6 +25,8 @@ pub mod capture;
 pub mod error;
 pub mod frame;
 pub mod limits;
+#[cfg(feature = "producer")]
+pub mod producer;
 
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
@@ -35,3 +37,8 @@ pub use frame::{
     RepoOp, SyncMessage, UnknownMessage,
 };
 pub use limits::{MAX_COMMIT_BLOCKS_BYTES, MAX_COMMIT_OPS, MAX_FRAME_BYTES, MAX_SYNC_BLOCKS_BYTES};
+#[cfg(feature = "producer")]
+pub use producer::{
+    EndReason, EventLog, MemoryLog, PublishError, Retention, Sequencer, SequencerConfig,
+    SubscribeError, Subscription,
+};
