@@ -75,6 +75,32 @@ pub trait EventLog: Send + Sync + 'static {
     fn trimmed_through(&self) -> Result<i64, Self::Error>;
 }
 
+/// A shared log is a log: a server keeps an `Arc` of its store for other
+/// uses and gives the sequencer a clone.
+impl<T: EventLog> EventLog for std::sync::Arc<T> {
+    type Error = T::Error;
+
+    fn append(&self, events: &[StoredEvent]) -> Result<(), T::Error> {
+        (**self).append(events)
+    }
+
+    fn last_seq(&self) -> Result<Option<i64>, T::Error> {
+        (**self).last_seq()
+    }
+
+    fn read_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, T::Error> {
+        (**self).read_after(after, limit)
+    }
+
+    fn first_since(&self, time_ms: i64) -> Result<Option<i64>, T::Error> {
+        (**self).first_since(time_ms)
+    }
+
+    fn trimmed_through(&self) -> Result<i64, T::Error> {
+        (**self).trimmed_through()
+    }
+}
+
 /// How much a [`MemoryLog`] keeps. Each bound is optional; the oldest events
 /// go first once any bound is exceeded, checked on every append (the newest
 /// event is always kept).

@@ -33,7 +33,7 @@
 //! event not older than it. For cursor `0` this means: the whole window,
 //! preceded by `#info OutdatedCursor` only if events after `0` are gone or
 //! out of the window, exactly as the reference PDS answers `cursor=0`. A
-//! negative cursor is treated as any other (it is below every `seq`).
+//! negative cursor is treated as `0` (both are below every `seq`).
 //! Replay is `seq > cursor`, as in the reference PDS: a consumer passes the
 //! last `seq` it processed.
 //!

@@ -315,6 +315,8 @@ impl<L: EventLog> Sequencer<L> {
             None => Start::Live(head),
             Some(c) if c > head => Start::Future,
             Some(c) => {
+                // Below every seq, as 0 is (the reference answers the same).
+                let c = c.max(0);
                 let log_err = |e: L::Error| SubscribeError::Log(e.into());
                 let cutoff = shared.clock.now_ms().saturating_sub(
                     i64::try_from(shared.config.replay_window.as_millis()).unwrap_or(i64::MAX),
