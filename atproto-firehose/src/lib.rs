@@ -14,6 +14,10 @@
 //!   `atproto-core` hands out for zero-copy byte strings).
 //! - `thiserror`: the error enums, as in the other crates (`no_std`-capable).
 //!
+//! - `futures-core` (feature `producer`): the `Stream` trait a subscription
+//!   implements, so a server on any runtime can drive it; the producer needs
+//!   no tokio.
+//!
 //! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
 //! to the validation layer, not to the frame codec.
 

@@ -219,11 +219,9 @@ fn error_frame(error: &str, message: &str) -> Bytes {
 }
 
 fn info_frame(name: &str, message: &str) -> Bytes {
-    Bytes::from(
-        Frame::Info(InfoMessage {
-            name: String::from(name),
-            message: Some(String::from(message)),
-        })
-        .encode(),
-    )
+    let info = InfoMessage {
+        name: String::from(name),
+        message: Some(String::from(message)),
+    };
+    Bytes::from(Frame::Info(info).encode())
 }

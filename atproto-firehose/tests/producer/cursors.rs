@@ -41,9 +41,7 @@ fn future_cursor_is_one_error_frame_then_the_end() {
 fn the_error_frame_says_what_the_reference_says() {
     let (s, _) = sequencer_with_clock(MemoryLog::default(), SequencerConfig::default());
     let mut sub = s.subscribe(Some(7)).unwrap();
-    let bytes = futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(&mut sub))
-        .flatten()
-        .unwrap();
+    let bytes = crate::next_now(&mut sub);
     let atproto_firehose::Frame::Error(e) = atproto_firehose::Frame::decode(&bytes).unwrap() else {
         panic!("not an error frame");
     };
@@ -118,9 +116,7 @@ fn info_frame_carries_the_reference_message() {
     publish_n(&s, 1);
     clock.set_hours(100);
     let mut sub = s.subscribe(Some(0)).unwrap();
-    let bytes = futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(&mut sub))
-        .flatten()
-        .unwrap();
+    let bytes = crate::next_now(&mut sub);
     let atproto_firehose::Frame::Info(i) = atproto_firehose::Frame::decode(&bytes).unwrap() else {
         panic!("not #info");
     };

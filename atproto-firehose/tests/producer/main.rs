@@ -159,6 +159,11 @@ struct Ready {
     ended: bool,
 }
 
+/// The frame the stream yields without waiting (it must have one).
+fn next_now<L: EventLog>(sub: &mut Subscription<L>) -> Bytes {
+    sub.next().now_or_never().flatten().expect("no frame ready")
+}
+
 fn ready<L: EventLog>(sub: &mut Subscription<L>) -> Ready {
     let mut frames = Vec::new();
     loop {

@@ -117,9 +117,7 @@ fn publish_stores_the_frame_with_its_seq_encoded_once() {
     }
     assert_eq!(s.publish(frame.clone()).unwrap(), 1);
     let stored = s.log().read_after(0, 10).unwrap();
-    let bytes = futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(&mut sub))
-        .flatten()
-        .unwrap();
+    let bytes = crate::next_now(&mut sub);
     // The subscriber gets the stored frame itself: same buffer, no copy.
     assert_eq!(bytes.as_ptr(), stored[0].frame.as_ptr());
     if let Frame::Account(a) = &mut frame {
