@@ -80,7 +80,8 @@
 //! message; when the stream ends, [`Subscription::end_reason`] says how to
 //! close: after an error frame ([`EndReason::error_name`]) with code 1008
 //! (policy) and the error's name as reason, as the reference does; after
-//! [`Sequencer::shutdown`] with 1001 (going away). For example with axum
+//! [`Sequencer::shutdown`] (or once the last `Sequencer` handle is dropped)
+//! with 1001 (going away). For example with axum
 //! (not a dependency of this crate):
 //!
 //! ```ignore

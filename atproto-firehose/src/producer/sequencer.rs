@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::string::String;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::Waker;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -81,7 +81,8 @@ pub struct LiveBufferStats {
 }
 
 /// Assigns each event its `seq`, stores it in the [`EventLog`] and serves
-/// subscribers. Cloning gives another handle on the same sequencer.
+/// subscribers. Cloning gives another handle on the same sequencer;
+/// dropping the last handle [shuts it down](Sequencer::shutdown).
 ///
 /// One sequencer per log: two sequencers appending to the same log would
 /// assign the same `seq` twice (the log rejects the second).
@@ -91,8 +92,19 @@ pub struct Sequencer<L: EventLog> {
 
 impl<L: EventLog> Clone for Sequencer<L> {
     fn clone(&self) -> Self {
+        self.shared.handles.fetch_add(1, Ordering::SeqCst);
         Sequencer {
             shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Dropping the last handle shuts the sequencer down, so no subscription
+/// waits forever for events nobody can publish.
+impl<L: EventLog> Drop for Sequencer<L> {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shutdown();
         }
     }
 }
@@ -115,6 +127,8 @@ pub(crate) struct Shared<L> {
     wakers: Mutex<HashMap<u64, Waker>>,
     closed: AtomicBool,
     next_id: AtomicU64,
+    /// Live `Sequencer` handles (subscriptions do not count).
+    handles: AtomicUsize,
 }
 
 struct Writer {
@@ -188,6 +202,7 @@ impl<L: EventLog> Sequencer<L> {
                 wakers: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
+                handles: AtomicUsize::new(1),
             }),
         })
     }

@@ -178,6 +178,9 @@ impl<L: EventLog> Subscription<L> {
                             *pos = seq;
                             return Poll::Ready(Some(frame));
                         }
+                        // A shutdown between the check above and the waker's
+                        // registration would wake nobody: look again.
+                        Next::CaughtUp if self.shared.is_closed() => {}
                         Next::CaughtUp => return Poll::Pending,
                         Next::Behind => self.fail(EndReason::ConsumerTooSlow),
                     }

@@ -127,3 +127,17 @@ async fn shutdown_ends_waiting_streams_and_refuses_new_work() {
     assert!(matches!(s.publish(account(0)), Err(PublishError::ShutDown)));
     assert!(matches!(s.subscribe(None), Err(SubscribeError::ShutDown)));
 }
+
+#[test]
+fn dropping_the_last_handle_shuts_down() {
+    let (s, _) = sequencer_with_clock(MemoryLog::default(), SequencerConfig::default());
+    let mut sub = s.subscribe(None).unwrap();
+    let other = s.clone();
+    drop(s);
+    assert!(!other.is_shut_down());
+    assert_eq!(other.publish(account(0)).unwrap(), 1);
+    assert_eq!(ready(&mut sub), open(events(1, 1)));
+    drop(other);
+    assert_eq!(ready(&mut sub), ended(vec![]));
+    assert!(matches!(sub.end_reason(), Some(EndReason::ShutDown)));
+}
