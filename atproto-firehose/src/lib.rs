@@ -14,6 +14,10 @@
 //!   `atproto-core` hands out for zero-copy byte strings).
 //! - `thiserror`: the error enums, as in the other crates (`no_std`-capable).
 //!
+//! - `futures-core` (feature `producer`): the `Stream` trait a subscription
+//!   implements, so a server on any runtime can drive it; the producer needs
+//!   no tokio.
+//!
 //! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
 //! to the validation layer, not to the frame codec.
 
@@ -25,6 +29,8 @@ pub mod capture;
 pub mod error;
 pub mod frame;
 pub mod limits;
+#[cfg(feature = "producer")]
+pub mod producer;
 
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
@@ -35,3 +41,8 @@ pub use frame::{
     RepoOp, SyncMessage, UnknownMessage,
 };
 pub use limits::{MAX_COMMIT_BLOCKS_BYTES, MAX_COMMIT_OPS, MAX_FRAME_BYTES, MAX_SYNC_BLOCKS_BYTES};
+#[cfg(feature = "producer")]
+pub use producer::{
+    EndReason, EventLog, MemoryLog, PublishError, Retention, Sequencer, SequencerConfig,
+    SubscribeError, Subscription,
+};
