@@ -126,6 +126,7 @@
 //!         time: "2024-01-01T00:00:00.000Z".into(),
 //!         active: true,
 //!         status: None,
+//!         extra: Default::default(),
 //!     })
 //! };
 //! let log = MemoryLog::new(Retention::default());

@@ -216,6 +216,7 @@ fn error_frame(error: &str, message: &str) -> Bytes {
         Frame::Error(ErrorMessage {
             error: String::from(error),
             message: Some(String::from(message)),
+            extra: Default::default(),
         })
         .encode(),
     )
@@ -225,6 +226,7 @@ fn info_frame(name: &str, message: &str) -> Bytes {
     let info = InfoMessage {
         name: String::from(name),
         message: Some(String::from(message)),
+        extra: Default::default(),
     };
     Bytes::from(Frame::Info(info).encode())
 }

@@ -105,6 +105,7 @@ fn account(n: usize) -> Frame {
         time: "2024-01-01T00:00:00.000Z".into(),
         active: true,
         status: None,
+        extra: Default::default(),
     })
 }
 
@@ -116,6 +117,7 @@ fn sync_event(blocks: usize) -> Frame {
         rev: "3kabcdefghijk".into(),
         blocks: Bytes::from(vec![0u8; blocks]),
         time: "2024-01-01T00:00:00.000Z".into(),
+        extra: Default::default(),
     })
 }
 

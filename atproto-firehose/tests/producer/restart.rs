@@ -145,6 +145,7 @@ fn batches_are_atomic_and_consecutive() {
     let info = Frame::Info(InfoMessage {
         name: "OutdatedCursor".into(),
         message: None,
+        extra: Default::default(),
     });
     assert!(matches!(
         s.publish(info),
