@@ -22,6 +22,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod capture;
+#[cfg(feature = "consumer")]
+pub mod consumer;
 pub mod error;
 pub mod frame;
 pub mod limits;
@@ -29,6 +31,10 @@ pub mod limits;
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
 pub use capture::{CaptureError, CaptureErrorKind, CaptureReader, CapturedFrame, append_record};
+#[cfg(feature = "consumer")]
+pub use consumer::{
+    Consumer, ConsumerConfig, ConsumerError, CursorStore, FileCursor, MemoryCursor,
+};
 pub use error::{FrameError, Part};
 pub use frame::{
     AccountMessage, Action, CommitMessage, ErrorMessage, Frame, IdentityMessage, InfoMessage,
