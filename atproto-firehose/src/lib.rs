@@ -14,6 +14,12 @@
 //!   `atproto-core` hands out for zero-copy byte strings).
 //! - `thiserror`: the error enums, as in the other crates (`no_std`-capable).
 //!
+//! - With the `consumer` feature only: `tokio` (tasks, bounded channels,
+//!   `tokio::time` for every timer), `tokio-tungstenite` (the WebSocket),
+//!   `futures-util` (its stream), `tokio-rustls`, `rustls` (ring provider)
+//!   and `webpki-roots` for `wss://` — the TLS stack `atproto-xrpc` already
+//!   uses through reqwest.
+//!
 //! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
 //! to the validation layer, not to the frame codec.
 
