@@ -96,3 +96,31 @@ impl Transport for TcpTransport {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_tls_setup_builds_once_and_is_reused() {
+        let transport = TcpTransport::new();
+        assert!(
+            transport.tls.get().is_none(),
+            "built on the first wss:// use"
+        );
+        transport.connector().unwrap();
+        assert!(transport.tls.get().is_some());
+        transport.connector().unwrap();
+    }
+
+    #[tokio::test]
+    async fn plain_ws_connects_over_tcp() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let url = SubscribeUrl::parse(&std::format!("ws://{addr}")).unwrap();
+        let transport = TcpTransport::new();
+        let (accepted, connected) = tokio::join!(listener.accept(), transport.connect(&url));
+        accepted.unwrap();
+        connected.unwrap();
+    }
+}
