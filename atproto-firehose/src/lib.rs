@@ -13,10 +13,14 @@
 //!   buffer, so a 2 MB CAR slice is never copied (the same type
 //!   `atproto-core` hands out for zero-copy byte strings).
 //! - `thiserror`: the error enums, as in the other crates (`no_std`-capable).
-//!
 //! - `futures-core` (feature `producer`): the `Stream` trait a subscription
 //!   implements, so a server on any runtime can drive it; the producer needs
 //!   no tokio.
+//! - With the `consumer` feature only: `tokio` (tasks, bounded channels,
+//!   `tokio::time` for every timer), `tokio-tungstenite` (the WebSocket),
+//!   `futures-util` (its stream), `tokio-rustls`, `rustls` (ring provider)
+//!   and `webpki-roots` for `wss://` — the TLS stack `atproto-xrpc` already
+//!   uses through reqwest.
 //!
 //! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
 //! to the validation layer, not to the frame codec.
@@ -26,6 +30,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod capture;
+#[cfg(feature = "consumer")]
+pub mod consumer;
 pub mod error;
 pub mod frame;
 pub mod limits;
@@ -35,6 +41,10 @@ pub mod producer;
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
 pub use capture::{CaptureError, CaptureErrorKind, CaptureReader, CapturedFrame, append_record};
+#[cfg(feature = "consumer")]
+pub use consumer::{
+    Consumer, ConsumerConfig, ConsumerError, CursorStore, FileCursor, MemoryCursor,
+};
 pub use error::{FrameError, Part};
 pub use frame::{
     AccountMessage, Action, CommitMessage, ErrorMessage, Frame, IdentityMessage, InfoMessage,
