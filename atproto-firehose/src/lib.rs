@@ -14,8 +14,9 @@
 //!   `atproto-core` hands out for zero-copy byte strings).
 //! - `thiserror`: the error enums, as in the other crates (`no_std`-capable).
 //!
-//! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
-//! to the validation layer, not to the frame codec.
+//! - `atproto-repo`: the validation layer ([`validate`]) checks each
+//!   `#commit` with its sync v1.1 proof verifier (CAR reading, commit
+//!   decoding, MST inversion); the frame codec does not use it.
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -25,6 +26,7 @@ pub mod capture;
 pub mod error;
 pub mod frame;
 pub mod limits;
+pub mod validate;
 
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
@@ -35,3 +37,7 @@ pub use frame::{
     RepoOp, SyncMessage, UnknownMessage,
 };
 pub use limits::{MAX_COMMIT_BLOCKS_BYTES, MAX_COMMIT_OPS, MAX_FRAME_BYTES, MAX_SYNC_BLOCKS_BYTES};
+pub use validate::{
+    AccountState, AccountStore, Desync, KeySource, MemoryAccountStore, Mode, Outcome, StoreError,
+    ValidationError, Validator, Warning,
+};
