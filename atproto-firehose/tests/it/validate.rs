@@ -242,3 +242,26 @@ fn keys_by_did_and_by_argument() {
     let mut v = Validator::in_memory(Mode::Strict);
     assert!(v.commit(&c, key, now).unwrap().is_accepted());
 }
+
+/// A rough timing, not a benchmark (the criterion bench is the reference):
+/// `cargo test --release -p atproto-firehose --test it -- --ignored --nocapture throughput`.
+#[test]
+#[ignore = "a timing; run in release"]
+fn throughput() {
+    let frames = frames();
+    let (keys, now) = (keys(), now(&frames));
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        let mut v = Validator::in_memory(Mode::Strict);
+        for f in &frames {
+            assert!(v.frame(f, &keys, now).unwrap().is_accepted());
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    println!(
+        "full validation: {:.0} frames/s ({} frames, best of 5)",
+        frames.len() as f64 / best,
+        frames.len()
+    );
+}

@@ -11,6 +11,7 @@
 mod bench;
 mod car;
 mod cbor;
+mod firehose;
 mod identity;
 mod input;
 mod jwt;
@@ -68,6 +69,9 @@ enum Command {
     /// Call XRPC methods, with or without a logged-in session.
     #[command(subcommand)]
     Xrpc(xrpc::Command),
+    /// Verify firehose (subscribeRepos) captures.
+    #[command(subcommand)]
+    Firehose(firehose::Command),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Command::Identity(cmd) => identity::run(cmd),
         Command::Jwt(cmd) => jwt::run(cmd),
         Command::Xrpc(cmd) => xrpc::run(cmd),
+        Command::Firehose(cmd) => firehose::run(cmd),
     };
     match result {
         Ok(code) => code,
