@@ -23,7 +23,7 @@ use crate::frame::{Action, CommitMessage, SyncMessage};
 const EMPTY_NODE: [u8; 7] = [0xa2, 0x61, 0x65, 0x80, 0x61, 0x6c, 0xf6];
 
 /// A check failed, or the store did.
-enum Fail {
+pub(super) enum Fail {
     // Boxed: every check's `Result` carries it.
     Invalid(Box<ValidationError>),
     Store(StoreError),
@@ -42,7 +42,7 @@ impl From<StoreError> for Fail {
 }
 
 /// A failed check becomes the outcome; a store failure the error.
-fn finish(result: Result<Outcome, Fail>) -> Result<Outcome, StoreError> {
+pub(super) fn finish(result: Result<Outcome, Fail>) -> Result<Outcome, StoreError> {
     match result {
         Ok(outcome) => Ok(outcome),
         Err(Fail::Invalid(e)) => Ok(Outcome::Rejected(*e)),
@@ -51,27 +51,7 @@ fn finish(result: Result<Outcome, Fail>) -> Result<Outcome, StoreError> {
 }
 
 impl<S: AccountStore> Validator<S> {
-    pub(super) fn commit_as(
-        &mut self,
-        msg: &CommitMessage,
-        did: &Did,
-        key: Option<&PublicKey>,
-        now_micros: u64,
-    ) -> Result<Outcome, StoreError> {
-        finish(self.check_commit(msg, did, key, now_micros))
-    }
-
-    pub(super) fn sync_as(
-        &mut self,
-        msg: &SyncMessage,
-        did: &Did,
-        key: Option<&PublicKey>,
-        now_micros: u64,
-    ) -> Result<Outcome, StoreError> {
-        finish(self.check_sync(msg, did, key, now_micros))
-    }
-
-    fn check_commit(
+    pub(super) fn check_commit(
         &mut self,
         msg: &CommitMessage,
         did: &Did,
@@ -213,7 +193,7 @@ impl<S: AccountStore> Validator<S> {
         })
     }
 
-    fn check_sync(
+    pub(super) fn check_sync(
         &mut self,
         msg: &SyncMessage,
         did: &Did,

@@ -160,14 +160,14 @@ impl<S: AccountStore> Validator<S> {
             Frame::Commit(m) => match parse_did("#commit", &m.repo) {
                 Ok(did) => {
                     let key = keys.signing_key(&did);
-                    self.commit_as(m, &did, key.as_ref(), now_micros)
+                    commit::finish(self.check_commit(m, &did, key.as_ref(), now_micros))
                 }
                 Err(e) => Ok(Outcome::Rejected(*e)),
             },
             Frame::Sync(m) => match parse_did("#sync", &m.did) {
                 Ok(did) => {
                     let key = keys.signing_key(&did);
-                    self.sync_as(m, &did, key.as_ref(), now_micros)
+                    commit::finish(self.check_sync(m, &did, key.as_ref(), now_micros))
                 }
                 Err(e) => Ok(Outcome::Rejected(*e)),
             },
@@ -189,7 +189,7 @@ impl<S: AccountStore> Validator<S> {
         now_micros: u64,
     ) -> Result<Outcome, StoreError> {
         match parse_did("#commit", &msg.repo) {
-            Ok(did) => self.commit_as(msg, &did, Some(key), now_micros),
+            Ok(did) => commit::finish(self.check_commit(msg, &did, Some(key), now_micros)),
             Err(e) => Ok(Outcome::Rejected(*e)),
         }
     }
@@ -206,7 +206,7 @@ impl<S: AccountStore> Validator<S> {
         now_micros: u64,
     ) -> Result<Outcome, StoreError> {
         match parse_did("#sync", &msg.did) {
-            Ok(did) => self.sync_as(msg, &did, Some(key), now_micros),
+            Ok(did) => commit::finish(self.check_sync(msg, &did, Some(key), now_micros)),
             Err(e) => Ok(Outcome::Rejected(*e)),
         }
     }

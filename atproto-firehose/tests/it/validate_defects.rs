@@ -666,6 +666,18 @@ fn later(c: &CommitMessage) -> Vec<CommitMessage> {
         .collect()
 }
 
+/// The capture without `c`, with the account's next commit replaced by
+/// `next`.
+fn gap_then(c: &CommitMessage, next: &CommitMessage) -> Vec<Step> {
+    let mut steps = replaced(c.seq, None);
+    let at = steps
+        .iter()
+        .position(|s| s.frame.seq() == Some(next.seq))
+        .unwrap();
+    steps[at] = Step::of(Frame::Commit(next.clone()));
+    steps
+}
+
 /// Which seqs were not plainly accepted, with their outcomes.
 fn not_accepted(outcomes: &[(i64, Outcome)]) -> BTreeMap<i64, &Outcome> {
     outcomes
@@ -722,12 +734,7 @@ fn desynchronization_and_resync() {
     // only prevData catches it.
     let mut n0 = next[0].clone();
     n0.since.clone_from(&c.since);
-    let mut steps = replaced(c.seq, None);
-    let at = steps
-        .iter()
-        .position(|s| s.frame.seq() == Some(n0.seq))
-        .unwrap();
-    steps[at] = Step::of(Frame::Commit(n0.clone()));
+    let steps = gap_then(&c, &n0);
     let outcomes = play(Mode::Strict, &steps);
     let odd = not_accepted(&outcomes);
     assert!(
@@ -818,12 +825,7 @@ fn strict_and_lenient_differ_on_missing_prev_data() {
     let mut n0 = next[0].clone();
     n0.prev_data = None;
     n0.since.clone_from(&c.since);
-    let mut steps = replaced(c.seq, None);
-    let at = steps
-        .iter()
-        .position(|s| s.frame.seq() == Some(n0.seq))
-        .unwrap();
-    steps[at] = Step::of(Frame::Commit(n0.clone()));
+    let steps = gap_then(&c, &n0);
     let lenient = play(Mode::Lenient, &steps);
     assert!(matches!(
         &lenient.iter().find(|(s, _)| *s == n0.seq).unwrap().1,
@@ -854,4 +856,29 @@ fn strict_and_lenient_differ_on_missing_prev_data() {
             .rejection()
             .is_some()
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Any byte of a commit's `blocks` changed: never accepted, never a
+    /// panic, and the account's state untouched.
+    #[test]
+    fn a_changed_byte_of_blocks_is_never_accepted(pick in 0usize..2198, at in 0usize..100_000, x in 1u8..=255) {
+        let all = frames();
+        let commits: Vec<&CommitMessage> = all.iter().filter_map(|f| match f {
+            Frame::Commit(c) => Some(c),
+            _ => None,
+        }).collect();
+        let c = commits[pick];
+        let mut bytes = c.blocks.to_vec();
+        let at = at % bytes.len();
+        bytes[at] ^= x;
+        let bad = CommitMessage { blocks: Bytes::from(bytes), ..c.clone() };
+        let (keys, now) = (keys(), now(&all));
+        let mut v = Validator::in_memory(Mode::Lenient);
+        let o = v.commit(&bad, &keys[&c.repo], now).unwrap();
+        proptest::prop_assert!(o.rejection().is_some(), "byte {} of seq {}: {:?}", at, c.seq, o);
+        proptest::prop_assert!(v.store().is_empty());
+    }
 }
