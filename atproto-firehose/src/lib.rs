@@ -21,9 +21,9 @@
 //!   `futures-util` (its stream), `tokio-rustls`, `rustls` (ring provider)
 //!   and `webpki-roots` for `wss://` — the TLS stack `atproto-xrpc` already
 //!   uses through reqwest.
-//!
-//! Not `atproto-repo`: reading and verifying the `blocks` CAR slice belongs
-//! to the validation layer, not to the frame codec.
+//! - `atproto-repo`: the validation layer ([`validate`]) checks each
+//!   `#commit` with its sync v1.1 proof verifier (CAR reading, commit
+//!   decoding, MST inversion); the frame codec does not use it.
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -37,6 +37,7 @@ pub mod frame;
 pub mod limits;
 #[cfg(feature = "producer")]
 pub mod producer;
+pub mod validate;
 
 #[cfg(feature = "std")]
 pub use capture::CaptureWriter;
@@ -55,4 +56,8 @@ pub use limits::{MAX_COMMIT_BLOCKS_BYTES, MAX_COMMIT_OPS, MAX_FRAME_BYTES, MAX_S
 pub use producer::{
     EndReason, EventLog, MemoryLog, PublishError, Retention, Sequencer, SequencerConfig,
     SubscribeError, Subscription,
+};
+pub use validate::{
+    AccountState, AccountStore, Desync, KeySource, MemoryAccountStore, Mode, Outcome, StoreError,
+    ValidationError, Validator, Warning,
 };

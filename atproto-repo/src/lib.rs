@@ -34,6 +34,6 @@ pub use repo::{
     verify_car_unsigned,
 };
 pub use sync::{
-    Op, OpAction, ProofError, SliceError, VerifiedCommit, verify_commit_proof,
-    verify_commit_proof_unsigned,
+    Op, OpAction, ProofCheck, ProofError, SliceError, VerifiedCommit, VerifiedSync,
+    verify_commit_proof, verify_commit_proof_unsigned, verify_sync_commit,
 };

@@ -7,3 +7,5 @@ mod interop;
 mod capture;
 mod malformed;
 mod reference;
+mod validate;
+mod validate_defects;

@@ -107,6 +107,15 @@ pub enum ProofError {
         /// What differs.
         reason: &'static str,
     },
+    /// A create/update op's record block is not in the slice (checked by
+    /// [`ProofCheck::require_record_blocks`](super::ProofCheck::require_record_blocks)).
+    #[error("record block {cid} of the op on {path} is missing from the slice")]
+    MissingRecord {
+        /// The op's path.
+        path: RecordPath,
+        /// The op's `cid`.
+        cid: Box<Cid>,
+    },
     /// The partial tree cannot be read or inverted: a node the inversion
     /// needs is missing ([`MstError::MissingBlock`]) or malformed (the
     /// [`MstError`] is the source).
@@ -123,12 +132,14 @@ pub enum ProofError {
 }
 
 impl ProofError {
-    /// Whether the slice lacks a block the check needs (the commit or an MST
-    /// node): the producer sent an incomplete proof.
+    /// Whether the slice lacks a block the check needs (the commit, an MST
+    /// node, or a required record): the producer sent an incomplete proof.
     pub fn is_missing_block(&self) -> bool {
         matches!(
             self,
-            Self::MissingCommit { .. } | Self::Mst(MstError::MissingBlock { .. })
+            Self::MissingCommit { .. }
+                | Self::MissingRecord { .. }
+                | Self::Mst(MstError::MissingBlock { .. })
         )
     }
 }

@@ -11,7 +11,10 @@
 //! what the partial tree holds at its path, and undoing every op on the
 //! partial tree gives back `prevData`. [`verify_commit_proof_unsigned`] skips
 //! the signature, for commits whose origin is already trusted; the result
-//! says which one ran ([`VerifiedCommit::signature`]).
+//! says which one ran ([`VerifiedCommit::signature`]). [`ProofCheck`] picks
+//! the optional checks one by one (the signature, the comparison with
+//! `prevData`, the presence of every new record's block), and
+//! [`verify_sync_commit`] checks the commit of a `#sync` event.
 //!
 //! Producing: [`Repo::apply_writes_at`](crate::repo::Repo::apply_writes_at)
 //! (and `Repo::apply_writes`, with `std`) returns
@@ -28,7 +31,10 @@ use alloc::vec::Vec;
 use atproto_core::Cid;
 
 pub use error::{ProofError, SliceError};
-pub use verify::{VerifiedCommit, verify_commit_proof, verify_commit_proof_unsigned};
+pub use verify::{
+    ProofCheck, VerifiedCommit, VerifiedSync, verify_commit_proof, verify_commit_proof_unsigned,
+    verify_sync_commit,
+};
 
 use crate::block_store::BlockStore;
 use crate::car::{CarWriter, MAX_FIREHOSE_CAR_SIZE};

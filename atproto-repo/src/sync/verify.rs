@@ -1,5 +1,7 @@
 //! [`verify_commit_proof`]: checking a `#commit` by inversion
-//! ([`verify_commit_proof_unsigned`]: the same without the signature).
+//! ([`verify_commit_proof_unsigned`]: the same without the signature;
+//! [`ProofCheck`]: any combination of the optional checks);
+//! [`verify_sync_commit`]: checking a `#sync` event's commit.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
@@ -10,7 +12,7 @@ use atproto_core::syntax::Did;
 use bytes::Bytes;
 
 use super::{MAX_COMMIT_OPS, Op, OpAction, ProofError};
-use crate::block_store::MemoryBlockStore;
+use crate::block_store::{BlockStore, MemoryBlockStore};
 use crate::car::{CarLimits, CarReader};
 use crate::commit::{Commit, SignatureCheck};
 use crate::mst::Mst;
@@ -24,7 +26,9 @@ pub struct VerifiedCommit {
     pub cid: Cid,
     /// The decoded commit (its `data` is the new MST root, `rev` its rev).
     pub commit: Commit,
-    /// The previous MST root the ops were inverted to.
+    /// The previous MST root the ops were inverted to: the `prevData` the
+    /// check was given, or without one ([`ProofCheck`] with no
+    /// [`prev_data`](ProofCheck::prev_data)) the root the inversion gave.
     pub prev_data: Cid,
     /// Whether the commit's signature was checked: [`verify_commit_proof`]
     /// gives [`SignatureCheck::Verified`], [`verify_commit_proof_unsigned`]
@@ -48,7 +52,9 @@ pub struct VerifiedCommit {
 /// `prev`) and the resulting root must be `prev_data`.
 ///
 /// The result's [`signature`](VerifiedCommit::signature) is
-/// [`SignatureCheck::Verified`].
+/// [`SignatureCheck::Verified`]. Record blocks are not required (a proof
+/// may carry only the tree); [`ProofCheck::require_record_blocks`] adds
+/// that check, and [`ProofCheck`] runs any other combination.
 ///
 /// The rev, `since` and `prevData` against the consumer's stored state are
 /// the caller's checks.
@@ -63,7 +69,10 @@ pub fn verify_commit_proof(
     expected_did: &Did,
     key: &PublicKey,
 ) -> Result<VerifiedCommit, ProofError> {
-    verify(car_slice.into(), ops, prev_data, expected_did, Some(key))
+    ProofCheck::new(expected_did)
+        .signed_by(key)
+        .prev_data(prev_data)
+        .verify(car_slice, ops)
 }
 
 /// [`verify_commit_proof`] without the signature: every other check, and the
@@ -86,35 +95,143 @@ pub fn verify_commit_proof_unsigned(
     prev_data: &Cid,
     expected_did: &Did,
 ) -> Result<VerifiedCommit, ProofError> {
-    verify(car_slice.into(), ops, prev_data, expected_did, None)
+    ProofCheck::new(expected_did)
+        .prev_data(prev_data)
+        .verify(car_slice, ops)
 }
 
-/// Both entry points: the signature is checked exactly when `key` is given.
-fn verify(
-    car_slice: Bytes,
-    ops: &[Op],
-    prev_data: &Cid,
+/// The checks of a `#commit` proof, chosen one by one:
+/// [`verify_commit_proof`] is
+/// `ProofCheck::new(did).signed_by(key).prev_data(prev)`.
+///
+/// [`new`](Self::new) alone runs the checks every proof gets (see
+/// [`verify_commit_proof`]): the CAR and its hashes, the commit and its
+/// `did`, the ops' shapes, their values in the new tree and the inversion.
+/// Each builder method adds one:
+/// - [`signed_by`](Self::signed_by): the commit's signature;
+/// - [`prev_data`](Self::prev_data): the inverted root must equal it
+///   (without it, [`VerifiedCommit::prev_data`] is whatever root the
+///   inversion gave: what `prevData` should have been; a firehose consumer
+///   in lenient mode uses it for events that lack `prevData`);
+/// - [`require_record_blocks`](Self::require_record_blocks): the block of
+///   every create/update `cid` is in the slice (sync v1.1 says a `#commit`
+///   carries its new records; the inversion alone does not notice when
+///   they are missing).
+#[derive(Clone, Copy, Debug)]
+pub struct ProofCheck<'a> {
+    expected_did: &'a Did,
+    key: Option<&'a PublicKey>,
+    prev_data: Option<&'a Cid>,
+    require_records: bool,
+}
+
+impl<'a> ProofCheck<'a> {
+    /// The checks every proof gets, for a commit by `expected_did`.
+    pub fn new(expected_did: &'a Did) -> Self {
+        ProofCheck {
+            expected_did,
+            key: None,
+            prev_data: None,
+            require_records: false,
+        }
+    }
+
+    /// Also verify the commit's signature with `key`, the account's signing
+    /// key.
+    #[must_use]
+    pub fn signed_by(mut self, key: &'a PublicKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Also require the inverted root to be `prev_data` (the event's
+    /// `prevData`).
+    #[must_use]
+    pub fn prev_data(mut self, prev_data: &'a Cid) -> Self {
+        self.prev_data = Some(prev_data);
+        self
+    }
+
+    /// Also require the block of every create/update op's `cid` in the slice
+    /// ([`ProofError::MissingRecord`] otherwise).
+    #[must_use]
+    pub fn require_record_blocks(mut self) -> Self {
+        self.require_records = true;
+        self
+    }
+
+    /// Runs the chosen checks on `car_slice` (the event's `blocks`) and `ops`.
+    ///
+    /// # Errors
+    /// A [`ProofError`] naming the first failed check, in the order of
+    /// [`verify_commit_proof`]; [`ProofError::MissingRecord`] comes after
+    /// the ops' shapes and before their values in the tree.
+    pub fn verify(
+        &self,
+        car_slice: impl Into<Bytes>,
+        ops: &[Op],
+    ) -> Result<VerifiedCommit, ProofError> {
+        verify(car_slice.into(), ops, self)
+    }
+}
+
+/// A `#sync` event's commit, checked by [`verify_sync_commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedSync {
+    /// The commit's CID (the slice's root).
+    pub cid: Cid,
+    /// The decoded commit: the account's state is now its `rev` and `data`.
+    pub commit: Commit,
+    /// Whether the signature was checked ([`SignatureCheck::Verified`] when
+    /// a key was given).
+    pub signature: SignatureCheck,
+}
+
+/// Verifies a `#sync` event's `blocks`: a CAR (every block's hash checked)
+/// whose first root is a commit in the slice that decodes strictly, whose
+/// `did` is `expected_did` and, when `key` is given, whose signature
+/// verifies with it. The MST is not in a `#sync` slice and is not looked at.
+///
+/// # Errors
+/// [`ProofError::Car`], [`ProofError::MissingCommit`],
+/// [`ProofError::Commit`] (undecodable commit, bad signature) or
+/// [`ProofError::WrongDid`].
+pub fn verify_sync_commit(
+    car_slice: impl Into<Bytes>,
     expected_did: &Did,
     key: Option<&PublicKey>,
-) -> Result<VerifiedCommit, ProofError> {
-    if ops.len() > MAX_COMMIT_OPS {
-        return Err(ProofError::TooManyOps {
-            count: ops.len(),
-            max: MAX_COMMIT_OPS,
-        });
-    }
+) -> Result<VerifiedSync, ProofError> {
+    let (mut store, root) = read_slice(car_slice.into())?;
+    let (commit, signature) = take_commit(&mut store, &root, expected_did, key)?;
+    Ok(VerifiedSync {
+        cid: root,
+        commit,
+        signature,
+    })
+}
+
+/// Every block of a slice (hashes checked) and its first root.
+fn read_slice(car_slice: Bytes) -> Result<(MemoryBlockStore, Cid), ProofError> {
     let reader = CarReader::with_limits(car_slice, CarLimits::FIREHOSE)?;
     let root = reader.roots()[0];
-    let mut store = MemoryBlockStore::new();
-    for block in reader {
-        let (cid, bytes) = block?;
-        crate::block_store::BlockStore::put(&mut store, cid, bytes)
-            .map_err(crate::mst::MstError::from)?;
-    }
+    // Hashing two blocks at a time and building the map in one go.
+    let store = reader.into_blocks()?.into_iter().collect();
+    Ok((store, root))
+}
+
+/// Takes the commit block `root` out of `store`, decodes it, checks its
+/// DID and (with a key) its signature.
+fn take_commit(
+    store: &mut MemoryBlockStore,
+    root: &Cid,
+    expected_did: &Did,
+    key: Option<&PublicKey>,
+) -> Result<(Commit, SignatureCheck), ProofError> {
     let commit_bytes = store
-        .remove(&root)
+        .remove(root)
         .ok_or_else(|| ProofError::MissingCommit {
-            cid: Box::new(root),
+            cid: Box::new(*root),
         })?;
     let commit = Commit::decode_bytes(&commit_bytes)?;
     if commit.did != *expected_did {
@@ -124,6 +241,23 @@ fn verify(
         });
     }
     let signature = commit.check_signature(key)?;
+    Ok((commit, signature))
+}
+
+/// Every entry point: the checks `check` selects.
+fn verify(
+    car_slice: Bytes,
+    ops: &[Op],
+    check: &ProofCheck<'_>,
+) -> Result<VerifiedCommit, ProofError> {
+    if ops.len() > MAX_COMMIT_OPS {
+        return Err(ProofError::TooManyOps {
+            count: ops.len(),
+            max: MAX_COMMIT_OPS,
+        });
+    }
+    let (mut store, root) = read_slice(car_slice)?;
+    let (commit, signature) = take_commit(&mut store, &root, check.expected_did, check.key)?;
 
     let mut seen = BTreeSet::new();
     for op in ops {
@@ -132,6 +266,18 @@ fn verify(
             return Err(ProofError::DuplicatePath {
                 path: op.path.clone(),
             });
+        }
+    }
+    if check.require_records {
+        for op in ops {
+            if let Some(cid) = op.cid
+                && !store.has(&cid).map_err(crate::mst::MstError::from)?
+            {
+                return Err(ProofError::MissingRecord {
+                    path: op.path.clone(),
+                    cid: Box::new(cid),
+                });
+            }
         }
     }
 
@@ -167,16 +313,18 @@ fn verify(
         }
     }
     let got = mst.root_cid()?;
-    if got != *prev_data {
+    if let Some(expected) = check.prev_data
+        && got != *expected
+    {
         return Err(ProofError::RootMismatch {
-            expected: Box::new(*prev_data),
+            expected: Box::new(*expected),
             got: Box::new(got),
         });
     }
     Ok(VerifiedCommit {
         cid: root,
         commit,
-        prev_data: *prev_data,
+        prev_data: got,
         signature,
     })
 }

@@ -14,8 +14,8 @@ use super::commit::tampered_signatures;
 use atproto_repo::mst::{EMPTY_TREE_ROOT, NodeData};
 use atproto_repo::repo::{RecordValue, RecordWrite, Repo};
 use atproto_repo::sync::{
-    Op, OpAction, ProofError, proof_nodes, verify_commit_proof, verify_commit_proof_unsigned,
-    write_car_slice,
+    Op, OpAction, ProofCheck, ProofError, proof_nodes, verify_commit_proof,
+    verify_commit_proof_unsigned, verify_sync_commit, write_car_slice,
 };
 use atproto_repo::{BlockStore, MemoryBlockStore, Mst, RecordPath};
 use bytes::Bytes;
@@ -382,4 +382,99 @@ fn first_commit_inverts_to_the_empty_tree_and_limits_apply() {
         Err(atproto_repo::SliceError::TooLarge { .. })
     ));
     let _ = OpAction::from_wire("create");
+}
+
+/// `ProofCheck`: record blocks required only when asked (each missing one
+/// named), the inverted root reported when no `prevData` is given, and
+/// `verify_sync_commit` on a slice that holds only the commit.
+#[test]
+fn proof_check_options_and_sync_commits() {
+    let k = key();
+    let pk = k.public_key();
+    let now = 1_750_000_000_000_000;
+    let writes = |range: core::ops::Range<u32>| -> Vec<RecordWrite> {
+        range
+            .map(|i| RecordWrite::Create {
+                collection: coll(),
+                rkey: rkey(i),
+                value: post(&format!("r{i}")),
+            })
+            .collect()
+    };
+    let (mut repo, _) =
+        Repo::create_at(MemoryBlockStore::new(), did(), &k, &writes(0..30), now).unwrap();
+    let data = repo
+        .apply_writes_at(&writes(30..33), &k, now + 1000)
+        .unwrap();
+    let prev = data.prev_data.unwrap();
+    let slice = Bytes::from(data.car_slice().unwrap());
+    let me = did();
+    let full = ProofCheck::new(&me)
+        .signed_by(&pk)
+        .prev_data(&prev)
+        .require_record_blocks();
+    assert_eq!(
+        full.verify(slice.clone(), &data.ops).unwrap().prev_data,
+        prev
+    );
+    // Without prevData the inversion's root is reported.
+    let v = ProofCheck::new(&did())
+        .verify(slice.clone(), &data.ops)
+        .unwrap();
+    assert_eq!(
+        (v.prev_data, v.signature),
+        (prev, SignatureCheck::NotChecked)
+    );
+
+    let blocks: Vec<(Cid, Bytes)> = CarReader::new(slice.clone())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for op in &data.ops {
+        let record = op.cid.unwrap();
+        let kept = blocks
+            .iter()
+            .filter(|(c, _)| *c != record)
+            .map(|(c, b)| (c, &b[..]));
+        let s = Bytes::from(write_car_slice(&data.cid, kept, data.ops.len()).unwrap());
+        // The inversion alone does not notice; the record check does.
+        assert!(verify_commit_proof(s.clone(), &data.ops, &prev, &did(), &pk).is_ok());
+        let e = full.verify(s, &data.ops).unwrap_err();
+        assert!(e.is_missing_block());
+        assert!(
+            matches!(&e, ProofError::MissingRecord { path, cid } if *path == op.path && **cid == record),
+            "{e}"
+        );
+    }
+
+    // A #sync slice: the commit alone.
+    let commit = blocks.iter().find(|(c, _)| *c == data.cid).unwrap();
+    let sync = Bytes::from(write_car_slice(&data.cid, [(&commit.0, &commit.1[..])], 0).unwrap());
+    let v = verify_sync_commit(sync.clone(), &did(), Some(&pk)).unwrap();
+    assert_eq!(
+        (v.cid, v.commit.data, v.signature),
+        (data.cid, data.data, SignatureCheck::Verified)
+    );
+    assert_eq!(
+        verify_sync_commit(sync.clone(), &did(), None)
+            .unwrap()
+            .signature,
+        SignatureCheck::NotChecked
+    );
+    let wrong: Did = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa".parse().unwrap();
+    assert!(matches!(
+        verify_sync_commit(sync.clone(), &wrong, Some(&pk)),
+        Err(ProofError::WrongDid { .. })
+    ));
+    let other = Keypair::from_private_bytes(Curve::K256, &[8; 32])
+        .unwrap()
+        .public_key();
+    assert!(matches!(
+        verify_sync_commit(sync, &did(), Some(&other)),
+        Err(ProofError::Commit(CommitError::Signature(_)))
+    ));
+    assert!(matches!(
+        verify_sync_commit(blocks_without_commit(&blocks, &data.cid), &did(), Some(&pk)),
+        Err(ProofError::MissingCommit { .. })
+    ));
 }
