@@ -26,10 +26,8 @@ use std::sync::Arc;
 use atproto_benches::require_all_same;
 use atproto_core::Cid;
 use atproto_core::crypto::PublicKey;
-use atproto_core::syntax::Did;
-use atproto_firehose::{Action, CaptureReader, CommitMessage, Frame};
+use atproto_firehose::{CaptureReader, Frame, Mode, Validator};
 use atproto_repo::car::{CarLimits, CarReader};
-use atproto_repo::{Op, RecordPath, verify_commit_proof};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rsky_repo::storage::readable_blockstore::ReadableBlockstore;
@@ -96,45 +94,34 @@ fn ours_decode_hash(message: &Bytes) -> Option<String> {
     let Frame::Commit(commit) = Frame::decode(message).expect("decode") else {
         return None;
     };
-    let mut car = CarReader::with_limits(commit.blocks.clone(), CarLimits::FIREHOSE).expect("car");
-    while car.next_block().expect("block hash").is_some() {}
+    let car = CarReader::with_limits(commit.blocks.clone(), CarLimits::FIREHOSE).expect("car");
+    black_box(car.into_blocks().expect("block hashes"));
     Some(commit.commit.to_string())
 }
 
-/// The frame's ops as atproto-repo's proof ops.
-fn ops(commit: &CommitMessage) -> Vec<Op> {
-    commit
-        .ops
-        .iter()
-        .map(|op| {
-            let path: RecordPath = op.path.parse().expect("path");
-            match op.action {
-                Action::Create => Op::create(path, op.cid.expect("cid")),
-                Action::Update => Op::update(path, op.cid.expect("cid"), op.prev.expect("prev")),
-                Action::Delete => Op::delete(path, op.prev.expect("prev")),
-            }
-        })
-        .collect()
-}
-
-/// Full validation of one frame with our crates; the commit CID.
-fn ours_validate(message: &Bytes, keys: &BTreeMap<String, PublicKey>) -> Option<String> {
-    let Frame::Commit(commit) = Frame::decode(message).expect("decode") else {
+/// Full strict validation of one frame with a [`Validator`] (which carries
+/// each account's rev/since/prevData chain from frame to frame); the commit
+/// CID.
+fn ours_validate(
+    validator: &mut Validator,
+    message: &Bytes,
+    keys: &BTreeMap<String, PublicKey>,
+    now: u64,
+) -> Option<String> {
+    let frame = Frame::decode(message).expect("decode");
+    let outcome = validator.frame(&frame, keys, now).expect("store");
+    let Frame::Commit(commit) = frame else {
         return None;
     };
-    let did: Did = commit.repo.parse().expect("did");
-    let key = &keys[&commit.repo];
-    let verified = verify_commit_proof(
-        commit.blocks.clone(),
-        &ops(&commit),
-        commit.prev_data.as_ref().expect("prevData"),
-        &did,
-        key,
-    )
-    .expect("valid commit");
-    assert_eq!(verified.cid, commit.commit, "root = commit");
-    assert_eq!(verified.commit.rev.as_str(), commit.rev, "rev");
-    Some(verified.cid.to_string())
+    assert!(outcome.is_accepted(), "seq {}: {outcome:?}", commit.seq);
+    Some(commit.commit.to_string())
+}
+
+fn now_micros() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    since.as_micros() as u64
 }
 
 // -------------------------------------------------------------- jacquard
@@ -285,10 +272,12 @@ fn firehose(c: &mut Criterion) {
         .collect();
     require_all_same("decode + hash: commit CIDs", RSKY, &ours, &theirs);
 
+    let now = now_micros();
+    let mut validator = Validator::in_memory(Mode::Strict);
     let ours: Vec<String> = cap
         .provable
         .iter()
-        .filter_map(|f| ours_validate(f, &ours_keys))
+        .filter_map(|f| ours_validate(&mut validator, f, &ours_keys, now))
         .collect();
     assert_eq!(ours.len(), cap.provable.len());
     println!(
@@ -339,8 +328,9 @@ fn firehose(c: &mut Criterion) {
     g.throughput(Throughput::Elements(cap.provable.len() as u64));
     g.bench_function(OURS, |b| {
         b.iter(|| {
+            let mut validator = Validator::in_memory(Mode::Strict);
             for f in &cap.provable {
-                black_box(ours_validate(f, &ours_keys));
+                black_box(ours_validate(&mut validator, f, &ours_keys, now));
             }
         })
     });
