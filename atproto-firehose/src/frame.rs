@@ -12,7 +12,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use atproto_core::Cid;
-use atproto_core::data::cbor;
+use atproto_core::data::cbor::{self, ValueRef};
 use atproto_core::data::{Limits, Value};
 use bytes::Bytes;
 
@@ -223,46 +223,50 @@ impl Frame {
         }
         let limits = Limits::DEFAULT;
         let (header, used) =
-            cbor::decode_prefix_with(message, &limits).map_err(|error| FrameError::Cbor {
+            cbor::decode_ref_prefix_with(message, &limits).map_err(|error| FrameError::Cbor {
                 part: Part::Header,
                 offset: error.offset(),
                 error,
             })?;
-        let Value::Map(header) = header else {
+        let ValueRef::Map(header) = header else {
             return Err(FrameError::NotAMap { part: Part::Header });
         };
-        let mut h = Fields::new(header, Part::Header, "header");
+        let mut h = Fields::new(header, message, Part::Header, "header");
         let op = h.int("op")?;
         let t = match op {
-            OP_MESSAGE => Some(h.string("t")?),
+            OP_MESSAGE => Some(h.str("t")?),
             OP_ERROR => None,
             other => return Err(FrameError::UnknownOp(other)),
         };
         if used == message.len() {
             return Err(FrameError::MissingBody { offset: used });
         }
-        let body = cbor::decode_bytes_with(&message.slice(used..), &limits).map_err(|error| {
-            FrameError::Cbor {
+        let body =
+            cbor::decode_ref_with(&message[used..], &limits).map_err(|error| FrameError::Cbor {
                 part: Part::Body,
                 offset: used + error.offset(),
                 error,
-            }
-        })?;
-        let Value::Map(body) = body else {
+            })?;
+        let ValueRef::Map(body) = body else {
             return Err(FrameError::NotAMap { part: Part::Body });
         };
         let Some(t) = t else {
-            let mut b = Fields::new(body, Part::Body, "error frame");
+            let mut b = Fields::new(body, message, Part::Body, "error frame");
             return Ok(Frame::Error(ErrorMessage {
                 error: b.string("error")?,
                 message: b.opt_string("message")?,
                 extra: b.rest(),
             }));
         };
-        Ok(match t.as_str() {
-            "#commit" => Frame::Commit(decode_commit(Fields::new(body, Part::Body, "#commit"))?),
+        Ok(match t {
+            "#commit" => Frame::Commit(decode_commit(Fields::new(
+                body,
+                message,
+                Part::Body,
+                "#commit",
+            ))?),
             "#sync" => {
-                let mut b = Fields::new(body, Part::Body, "#sync");
+                let mut b = Fields::new(body, message, Part::Body, "#sync");
                 let blocks = b.bytes("blocks")?;
                 check_blocks("#sync", &blocks, MAX_SYNC_BLOCKS_BYTES)?;
                 Frame::Sync(SyncMessage {
@@ -275,7 +279,7 @@ impl Frame {
                 })
             }
             "#identity" => {
-                let mut b = Fields::new(body, Part::Body, "#identity");
+                let mut b = Fields::new(body, message, Part::Body, "#identity");
                 Frame::Identity(IdentityMessage {
                     seq: b.int("seq")?,
                     did: b.string("did")?,
@@ -285,7 +289,7 @@ impl Frame {
                 })
             }
             "#account" => {
-                let mut b = Fields::new(body, Part::Body, "#account");
+                let mut b = Fields::new(body, message, Part::Body, "#account");
                 Frame::Account(AccountMessage {
                     seq: b.int("seq")?,
                     did: b.string("did")?,
@@ -296,14 +300,17 @@ impl Frame {
                 })
             }
             "#info" => {
-                let mut b = Fields::new(body, Part::Body, "#info");
+                let mut b = Fields::new(body, message, Part::Body, "#info");
                 Frame::Info(InfoMessage {
                     name: b.string("name")?,
                     message: b.opt_string("message")?,
                     extra: b.rest(),
                 })
             }
-            _ => Frame::Unknown(UnknownMessage { t, body }),
+            _ => Frame::Unknown(UnknownMessage {
+                t: t.into(),
+                body: Fields::new(body, message, Part::Body, "").rest(),
+            }),
         })
     }
 
@@ -407,7 +414,7 @@ impl Frame {
     }
 }
 
-fn decode_commit(mut b: Fields) -> Result<CommitMessage, FrameError> {
+fn decode_commit(mut b: Fields<'_>) -> Result<CommitMessage, FrameError> {
     let blocks = b.bytes("blocks")?;
     check_blocks("#commit", &blocks, MAX_COMMIT_BLOCKS_BYTES)?;
     let raw_ops = b.array("ops")?;
@@ -419,12 +426,11 @@ fn decode_commit(mut b: Fields) -> Result<CommitMessage, FrameError> {
     }
     let mut ops = Vec::with_capacity(raw_ops.len());
     for (index, op) in raw_ops.into_iter().enumerate() {
-        let Value::Map(op) = op else {
+        let ValueRef::Map(op) = op else {
             return Err(b.err("ops", "holds an op that is not a map"));
         };
-        let mut o = Fields::new(op, Part::Body, "#commit op");
-        let action =
-            Action::parse(&o.string("action")?).ok_or(FrameError::UnknownAction { index })?;
+        let mut o = Fields::new(op, b.src, Part::Body, "#commit op");
+        let action = Action::parse(o.str("action")?).ok_or(FrameError::UnknownAction { index })?;
         ops.push(RepoOp {
             action,
             path: o.string("path")?,
@@ -433,10 +439,11 @@ fn decode_commit(mut b: Fields) -> Result<CommitMessage, FrameError> {
             extra: o.rest(),
         });
     }
-    let mut blobs = Vec::new();
-    for blob in b.array("blobs")? {
+    let raw_blobs = b.array("blobs")?;
+    let mut blobs = Vec::with_capacity(raw_blobs.len());
+    for blob in raw_blobs {
         match blob {
-            Value::Link(cid) => blobs.push(cid),
+            ValueRef::Link(cid) => blobs.push(cid),
             _ => return Err(b.err("blobs", "holds something other than a link")),
         }
     }
@@ -514,22 +521,40 @@ fn put_opt(map: &mut BTreeMap<String, Value>, key: &str, v: Option<Value>) {
 }
 
 /// Typed reads of a decoded map's fields, with errors that name the field.
-/// Each read takes the field out of the map (no copy); what is left at the
-/// end is the fields this crate does not know ([`Fields::rest`]).
-struct Fields {
-    map: BTreeMap<String, Value>,
+/// Each read takes the field out of the entries (strings are borrowed from
+/// the message until a field is kept); what is left at the end is the fields
+/// this crate does not know ([`Fields::rest`]), the only ones converted to
+/// [`Value`].
+struct Fields<'a> {
+    entries: Vec<(&'a str, ValueRef<'a>)>,
+    /// The message the entries borrow from: `blocks` and the byte strings of
+    /// `extra` are slices of it.
+    src: &'a Bytes,
     part: Part,
     message: &'static str,
 }
 
-impl Fields {
-    fn new(map: BTreeMap<String, Value>, part: Part, message: &'static str) -> Self {
-        Fields { map, part, message }
+impl<'a> Fields<'a> {
+    fn new(
+        entries: Vec<(&'a str, ValueRef<'a>)>,
+        src: &'a Bytes,
+        part: Part,
+        message: &'static str,
+    ) -> Self {
+        Fields {
+            entries,
+            src,
+            part,
+            message,
+        }
     }
 
     /// The fields not read.
     fn rest(self) -> BTreeMap<String, Value> {
-        self.map
+        self.entries
+            .iter()
+            .map(|(k, v)| (String::from(*k), v.to_value_in(self.src)))
+            .collect()
     }
 
     fn err(&self, field: &'static str, problem: &'static str) -> FrameError {
@@ -541,47 +566,58 @@ impl Fields {
         }
     }
 
-    fn req(&mut self, field: &'static str) -> Result<Value, FrameError> {
-        self.map
-            .remove(field)
+    /// The field, taken out of the entries, if present.
+    fn take(&mut self, field: &str) -> Option<ValueRef<'a>> {
+        let at = self.entries.iter().position(|(k, _)| *k == field)?;
+        Some(self.entries.swap_remove(at).1)
+    }
+
+    fn req(&mut self, field: &'static str) -> Result<ValueRef<'a>, FrameError> {
+        self.take(field)
             .ok_or_else(|| self.err(field, "is missing"))
     }
 
     /// The field, or `None` when absent or `null`.
-    fn opt(&mut self, field: &'static str) -> Option<Value> {
-        self.map.remove(field).filter(|v| !v.is_null())
+    fn opt(&mut self, field: &'static str) -> Option<ValueRef<'a>> {
+        self.take(field).filter(|v| *v != ValueRef::Null)
     }
 
     fn int(&mut self, field: &'static str) -> Result<i64, FrameError> {
-        self.req(field)?
-            .as_i64()
-            .ok_or_else(|| self.err(field, "is not an integer"))
+        match self.req(field)? {
+            ValueRef::Integer(i) => Ok(i),
+            _ => Err(self.err(field, "is not an integer")),
+        }
     }
 
     fn bool(&mut self, field: &'static str) -> Result<bool, FrameError> {
-        self.req(field)?
-            .as_bool()
-            .ok_or_else(|| self.err(field, "is not a boolean"))
+        match self.req(field)? {
+            ValueRef::Bool(b) => Ok(b),
+            _ => Err(self.err(field, "is not a boolean")),
+        }
+    }
+
+    fn str(&mut self, field: &'static str) -> Result<&'a str, FrameError> {
+        match self.req(field)? {
+            ValueRef::String(s) => Ok(s),
+            _ => Err(self.err(field, "is not a string")),
+        }
     }
 
     fn string(&mut self, field: &'static str) -> Result<String, FrameError> {
-        match self.req(field)? {
-            Value::String(s) => Ok(s),
-            _ => Err(self.err(field, "is not a string")),
-        }
+        self.str(field).map(String::from)
     }
 
     fn opt_string(&mut self, field: &'static str) -> Result<Option<String>, FrameError> {
         match self.opt(field) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
+            Some(ValueRef::String(s)) => Ok(Some(s.into())),
             Some(_) => Err(self.err(field, "is not a string")),
         }
     }
 
     fn link(&mut self, field: &'static str) -> Result<Cid, FrameError> {
         match self.req(field)? {
-            Value::Link(cid) => Ok(cid),
+            ValueRef::Link(cid) => Ok(cid),
             _ => Err(self.err(field, "is not a link")),
         }
     }
@@ -589,21 +625,23 @@ impl Fields {
     fn opt_link(&mut self, field: &'static str) -> Result<Option<Cid>, FrameError> {
         match self.opt(field) {
             None => Ok(None),
-            Some(Value::Link(cid)) => Ok(Some(cid)),
+            Some(ValueRef::Link(cid)) => Ok(Some(cid)),
             Some(_) => Err(self.err(field, "is not a link")),
         }
     }
 
+    /// A byte string field, as a slice of the message (no copy).
     fn bytes(&mut self, field: &'static str) -> Result<Bytes, FrameError> {
         match self.req(field)? {
-            Value::Bytes(b) => Ok(b),
+            // The entries were decoded from `src`: the slice lies within it.
+            ValueRef::Bytes(b) => Ok(self.src.slice_ref(b)),
             _ => Err(self.err(field, "is not a byte string")),
         }
     }
 
-    fn array(&mut self, field: &'static str) -> Result<Vec<Value>, FrameError> {
+    fn array(&mut self, field: &'static str) -> Result<Vec<ValueRef<'a>>, FrameError> {
         match self.req(field)? {
-            Value::Array(a) => Ok(a),
+            ValueRef::Array(a) => Ok(a),
             _ => Err(self.err(field, "is not an array")),
         }
     }

@@ -132,7 +132,7 @@ impl<'a> Sink<'a> for ValueSink<'a> {
     }
 
     #[inline]
-    fn map(&self) -> BTreeMap<String, Value> {
+    fn map(&self, _: usize) -> BTreeMap<String, Value> {
         BTreeMap::new()
     }
 

@@ -3,6 +3,9 @@
 //! - [`encode`] / [`encode_into`]: hand-written canonical encoder for [`Value`](crate::data::Value).
 //! - [`decode`] / [`decode_with`] / [`decode_bytes`]: hand-written strict decoder
 //!   for untrusted bytes, bounded by [`Limits`].
+//! - [`decode_ref_with`] / [`decode_ref_prefix_with`]: the same decoder
+//!   building a [`ValueRef`] that borrows strings and byte strings from the
+//!   input, for readers that take known fields out of a message themselves.
 //! - [`validate`] / [`validate_record`]: the same checks without building a
 //!   value (no allocation), for bytes that are only to be accepted or refused.
 //!
@@ -16,6 +19,7 @@ mod encode;
 mod error;
 mod scan;
 mod validate;
+mod value_ref;
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -24,6 +28,7 @@ pub use decode::{decode, decode_bytes, decode_bytes_with, decode_prefix_with, de
 pub use encode::{encode, encode_into, write_head, write_link};
 pub use error::{CborError, CborErrorKind};
 pub use validate::{validate, validate_record};
+pub use value_ref::{ValueRef, decode_ref_prefix_with, decode_ref_with};
 
 use crate::data::limits::Limits;
 

@@ -5,7 +5,8 @@
 //! heads, definite lengths, no floats, text keys in canonical order without
 //! duplicates, UTF-8, tag 42 holding `0x00 ‖ CIDv1`, `$type` and blob maps,
 //! and every [`Limits`] bound. What it produces is up to a [`Sink`]: the
-//! decoder's `ValueSink` builds a [`Value`](crate::data::Value), while the
+//! decoder's `ValueSink` builds a [`Value`](crate::data::Value), the
+//! borrowed decoder's `RefSink` a [`ValueRef`](super::ValueRef), while the
 //! validator's `Nothing` builds nothing, so the validate-only path is the same
 //! code monomorphised with every build step compiled away: keys are compared
 //! in place as byte slices, and the `$type`/blob checks read only the small
@@ -56,7 +57,8 @@ pub(super) trait Sink<'a> {
     fn push(&self, seq: &mut Self::Seq, item: Self::Out);
     fn end_seq(&self, seq: Self::Seq) -> Self::Out;
 
-    fn map(&self) -> Self::Map;
+    /// A map of `len` entries, to be filled by [`Sink::insert`].
+    fn map(&self, len: usize) -> Self::Map;
     fn insert(&self, map: &mut Self::Map, key: Self::Text, item: Self::Out);
     /// The finished map; `blob` when it is a well-formed blob of exactly
     /// the four fields `$type`, `ref`, `mimeType` and `size`.
@@ -301,7 +303,7 @@ impl<'a, S: Sink<'a>> Scanner<'a, S> {
 
     fn map(&mut self, arg: u64, depth: usize, start: usize) -> R<S::Out> {
         let len = self.container_len(arg, 2, start)?;
-        let mut map = self.sink.map();
+        let mut map = self.sink.map(len);
         let mut prev: Option<&'a [u8]> = None;
         // The kinds of the items under the four keys the data model gives
         // meaning to.

@@ -82,7 +82,7 @@ impl<'a> Sink<'a> for Nothing {
     #[inline]
     fn end_seq(&self, (): ()) {}
     #[inline]
-    fn map(&self) {}
+    fn map(&self, _: usize) {}
     #[inline]
     fn insert(&self, (): &mut (), (): (), (): ()) {}
     #[inline]
