@@ -557,7 +557,22 @@ fn every_truncation_is_rejected() {
 /// `validate` and `validate_record` agree with `decode_with`: same success,
 /// same error kind at the same offset.
 fn validate_agrees(bytes: &[u8], limits: &Limits) -> Result<(), String> {
-    let decoded = cbor::decode_with(bytes, limits).map(|_| ());
+    let value = cbor::decode_with(bytes, limits);
+    // The borrowed decoder: the same value or the same error.
+    let borrowed = cbor::decode_ref_with(bytes, limits).map(|v| v.to_value());
+    if borrowed != value {
+        return Err(format!(
+            "decode_ref_with {borrowed:?} != decode_with {value:?} on {bytes:02x?}"
+        ));
+    }
+    let prefix = cbor::decode_prefix_with(bytes, limits);
+    let borrowed = cbor::decode_ref_prefix_with(bytes, limits).map(|(v, n)| (v.to_value(), n));
+    if borrowed != prefix {
+        return Err(format!(
+            "decode_ref_prefix_with {borrowed:?} != decode_prefix_with {prefix:?} on {bytes:02x?}"
+        ));
+    }
+    let decoded = value.map(|_| ());
     let validated = cbor::validate(bytes, limits);
     if decoded != validated {
         return Err(format!(
@@ -906,6 +921,62 @@ proptest! {
             prop_assert_eq!(cbor::encode(&v), bytes);
         }
     }
+}
+
+#[test]
+fn value_ref_borrows_from_the_input_and_converts_like_decode() {
+    use atproto_core::data::cbor::ValueRef;
+    let cid = dag_cbor_cid(b"x");
+    let blob = Value::Blob(BlobRef::new(cid, "image/png", 7));
+    let v = Value::Map(BTreeMap::from([
+        (
+            "b".to_string(),
+            Value::Bytes(Bytes::from_static(b"\x01\x02\x03")),
+        ),
+        ("s".to_string(), Value::String("hé".into())),
+        ("blob".to_string(), blob.clone()),
+        (
+            "list".to_string(),
+            Value::Array(vec![Value::Null, Value::Bool(true), Value::Link(cid)]),
+        ),
+    ]));
+    let src = Bytes::from(cbor::encode(&v));
+    let r = cbor::decode_ref_with(&src, &Limits::DEFAULT).unwrap();
+    let ValueRef::Map(entries) = &r else {
+        panic!("not a map: {r:?}")
+    };
+    // Entries in canonical key order; strings and bytes point into `src`.
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, ["b", "s", "blob", "list"]);
+    let ValueRef::Bytes(b) = &entries[0].1 else {
+        panic!("not bytes")
+    };
+    assert_eq!(*b, b"\x01\x02\x03");
+    assert!(src.as_ptr_range().contains(&b.as_ptr()));
+    assert_eq!(entries[1].1, ValueRef::String("hé"));
+    assert!(matches!(entries[2].1, ValueRef::Blob(_)));
+    assert_eq!(entries[2].1.to_value(), blob);
+    // Converted: equal to the owned decoders' values; `to_value_in` slices
+    // `src`, `to_value` copies.
+    assert_eq!(r.to_value(), v);
+    assert_eq!(r.to_value_in(&src), cbor::decode_bytes(&src).unwrap());
+    let Value::Map(m) = r.to_value_in(&src) else {
+        panic!("not a map")
+    };
+    let Some(Value::Bytes(sliced)) = m.get("b") else {
+        panic!("no bytes")
+    };
+    assert_eq!(sliced.as_ptr(), b.as_ptr());
+    let Value::Map(m) = r.to_value() else {
+        panic!("not a map")
+    };
+    let Some(Value::Bytes(copied)) = m.get("b") else {
+        panic!("no bytes")
+    };
+    assert_ne!(copied.as_ptr(), b.as_ptr());
+    // Bytes outside the buffer given are copied, not sliced.
+    let other = Bytes::from_static(b"unrelated");
+    assert_eq!(r.to_value_in(&other), v);
 }
 
 #[test]
