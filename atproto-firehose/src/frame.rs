@@ -6,6 +6,12 @@
 //! does not know are kept in each message's `extra` (and in each op's), an
 //! unknown message type is kept as [`UnknownMessage`]; encoding writes them
 //! back, so a frame from a newer server survives decode → encode unchanged.
+//!
+//! The header and the body are each decoded once by atproto-core's strict
+//! decoder into borrowed values ([`ValueRef`]); the typed message is built
+//! from those: keys are compared in place, `blocks` is a slice of the
+//! message, and only unknown fields are converted to [`Value`]. Field errors
+//! are reported after the whole body has passed the DAG-CBOR checks.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -309,7 +315,7 @@ impl Frame {
             }
             _ => Frame::Unknown(UnknownMessage {
                 t: t.into(),
-                body: Fields::new(body, message, Part::Body, "").rest(),
+                body: owned(&body, message),
             }),
         })
     }
@@ -520,6 +526,15 @@ fn put_opt(map: &mut BTreeMap<String, Value>, key: &str, v: Option<Value>) {
     }
 }
 
+/// A borrowed map's entries as an owned map; byte strings are slices of
+/// `src`, the message they were decoded from.
+fn owned(entries: &[(&str, ValueRef<'_>)], src: &Bytes) -> BTreeMap<String, Value> {
+    entries
+        .iter()
+        .map(|(k, v)| (String::from(*k), v.to_value_in(src)))
+        .collect()
+}
+
 /// Typed reads of a decoded map's fields, with errors that name the field.
 /// Each read takes the field out of the entries (strings are borrowed from
 /// the message until a field is kept); what is left at the end is the fields
@@ -551,10 +566,7 @@ impl<'a> Fields<'a> {
 
     /// The fields not read.
     fn rest(self) -> BTreeMap<String, Value> {
-        self.entries
-            .iter()
-            .map(|(k, v)| (String::from(*k), v.to_value_in(self.src)))
-            .collect()
+        owned(&self.entries, self.src)
     }
 
     fn err(&self, field: &'static str, problem: &'static str) -> FrameError {
