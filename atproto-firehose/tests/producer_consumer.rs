@@ -228,3 +228,68 @@ async fn cuts_from_seed_3_four_shards() {
 async fn cuts_from_seed_4_eight_shards() {
     cut_at_random(0xdead_beef, 8).await;
 }
+
+/// The consumer's throughput in process, for the record: 20,000 `#commit`
+/// events of the capture (cycled, re-sequenced) published before it
+/// connects, read from cursor 0 over a loopback WebSocket with the default
+/// configuration (eight shards) and a handler that only counts. The
+/// issue's target is 2,000 events/s sustained; the figure is printed
+/// (`-- --nocapture`). `atp firehose tail` is measured as a process of its
+/// own, memory included, by `examples/atp/tests/firehose_load.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_throughput_from_a_local_producer() {
+    const EVENTS: usize = 20_000;
+    let commits: Vec<Frame> = capture_events()
+        .into_iter()
+        .filter(|f| matches!(f, Frame::Commit(_)))
+        .collect();
+    let sequencer = Sequencer::new(MemoryLog::default(), SequencerConfig::default()).unwrap();
+    for chunk in commits
+        .iter()
+        .cycle()
+        .take(EVENTS)
+        .collect::<Vec<_>>()
+        .chunks(100)
+    {
+        sequencer
+            .publish_batch(chunk.iter().map(|f| (*f).clone()))
+            .unwrap();
+    }
+    let bytes = sequencer.log().retained_bytes();
+    let server = WsServer::start(sequencer.clone()).await.unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let all_in = Arc::new(Notify::new());
+    let (counted, done) = (count.clone(), all_in.clone());
+    let store = Arc::new(MemoryCursor::new(Some(0)));
+    let started = Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        Consumer::new(&server.base_url(), store.clone())
+            .unwrap()
+            .run_until(
+                move |_event: Event| {
+                    let (counted, done) = (counted.clone(), done.clone());
+                    async move {
+                        if counted.fetch_add(1, Ordering::SeqCst) + 1 == EVENTS {
+                            done.notify_one();
+                        }
+                        Ok::<(), HandlerError>(())
+                    }
+                },
+                async move { all_in.notified().await },
+            ),
+    )
+    .await
+    .expect("every event within 60 s")
+    .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(count.load(Ordering::SeqCst), EVENTS);
+    assert_eq!(store.get(), Some(i64::try_from(EVENTS).unwrap()));
+    let rate = EVENTS as f64 / elapsed;
+    eprintln!(
+        "consumer: {EVENTS} events ({:.1} MB) in {elapsed:.2} s: {rate:.0} events/s, {:.1} MB/s",
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / elapsed
+    );
+    assert!(rate >= 2_000.0, "{rate:.0} events/s");
+}
