@@ -39,7 +39,6 @@ const JACQUARD: &str = "jacquard-repo";
 const RSKY: &str = "rsky-repo";
 
 #[path = "../../atproto-core/tests/it/interop.rs"]
-#[allow(dead_code)]
 mod interop;
 
 /// The capture: every message, and each account's did:key.

@@ -5,7 +5,7 @@ use core::fmt;
 use k256::ecdsa::signature::hazmat::PrehashSigner;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
 
-use super::public_key::{PublicKeyInner, sha256};
+use super::public_key::{K256Key, PublicKeyInner, sha256};
 use super::{CryptoError, Curve, PublicKey};
 
 /// A secp256k1 or P-256 signing key.
@@ -99,7 +99,7 @@ impl Keypair {
     #[must_use]
     pub fn public_key(&self) -> PublicKey {
         let inner = match &self.inner {
-            KeypairInner::K256(sk) => PublicKeyInner::K256(*sk.verifying_key()),
+            KeypairInner::K256(sk) => PublicKeyInner::K256(K256Key::new(*sk.verifying_key())),
             KeypairInner::P256(sk) => PublicKeyInner::P256(*sk.verifying_key()),
         };
         PublicKey { inner }

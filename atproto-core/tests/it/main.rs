@@ -2,6 +2,8 @@
 
 mod cid;
 mod crypto;
+#[cfg(feature = "libsecp256k1")]
+mod crypto_backend;
 mod data_model;
 mod interop;
 mod json_parse;
