@@ -7,7 +7,7 @@ use atproto_core::Cid;
 use atproto_core::Value;
 use atproto_core::crypto::PublicKey;
 use atproto_core::data::{cbor, json};
-use atproto_firehose::{Frame, FrameError};
+use atproto_firehose::{CaptureReader, Frame, FrameError, Mode, Validator};
 use atproto_lexicon::{Catalog, EndpointKind, LexiconDoc, RecordValidator};
 use atproto_repo::MemoryBlockStore;
 use atproto_repo::car::{CarReader, CarWriter};
@@ -152,6 +152,63 @@ pub fn firehose_frame(input: &[u8]) {
             Err(FrameError::FrameTooLarge { .. }) => {}
             Err(e) => panic!("re-encoded frame does not decode: {e}"),
         }
+    }
+}
+
+/// A capture file (`LEB128 length ‖ message` records) never panics the
+/// reader: offsets only grow, a framing error ends the reading, and every
+/// record it hands out is within the input.
+pub fn firehose_capture(input: &[u8]) {
+    let data = Bytes::copy_from_slice(input);
+    let mut reader = CaptureReader::new(data.clone());
+    let mut last = 0;
+    while let Some(next) = reader.next_message() {
+        match next {
+            Ok((offset, message)) => {
+                assert!(offset >= last, "record offsets go backwards");
+                assert!(offset + message.len() <= data.len(), "record past the end");
+                last = offset;
+            }
+            Err(e) => assert!(e.offset >= last, "error offset goes backwards"),
+        }
+    }
+    // The typed iterator decodes each record; it must stop too.
+    let records = CaptureReader::new(data).count();
+    assert!(records <= input.len(), "more records than bytes");
+}
+
+/// The vendored capture's accounts and their signing keys.
+fn capture_keys() -> &'static std::collections::BTreeMap<String, PublicKey> {
+    static KEYS: OnceLock<std::collections::BTreeMap<String, PublicKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let text = include_str!("../../testdata/firehose/ref-pds-dev-keys.json");
+        let map: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(text).expect("the vendored keys file is JSON");
+        map.into_iter()
+            .map(|(did, key)| (did, key.parse().expect("a did:key")))
+            .collect()
+    })
+}
+
+/// Sync v1.1 validation of any frame never panics, with the capture's real
+/// keys (so mutated real commits reach the signature and inversion checks),
+/// and lenient mode accepts whatever strict mode accepts.
+pub fn firehose_validate(input: &[u8]) {
+    let Ok(frame) = Frame::decode_slice(input) else {
+        return;
+    };
+    // 2027-01-15: after the capture, so its revs are not in the future.
+    let now = 1_800_000_000_000_000;
+    let mut strict = Validator::in_memory(Mode::Strict);
+    let mut lenient = Validator::in_memory(Mode::Lenient);
+    let s = strict
+        .frame(&frame, capture_keys(), now)
+        .expect("the in-memory store does not fail");
+    let l = lenient
+        .frame(&frame, capture_keys(), now)
+        .expect("the in-memory store does not fail");
+    if s.is_accepted() {
+        assert!(l.is_accepted(), "strict accepts what lenient refuses: {l:?}");
     }
 }
 
