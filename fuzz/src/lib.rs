@@ -143,7 +143,9 @@ pub fn commit_round_trip(input: &[u8]) {
 /// that decodes to the same frame (not always to the same bytes: unknown
 /// fields are skipped, absent and `null` optional fields read alike).
 pub fn firehose_frame(input: &[u8]) {
-    if let Ok(frame) = Frame::decode_slice(input) {
+    let decoded = Frame::decode_slice(input);
+    frame_cbor_verdict_agrees(input, &decoded);
+    if let Ok(frame) = decoded {
         let encoded = frame.encode();
         match Frame::decode_slice(&encoded) {
             Ok(again) => assert_eq!(again, frame, "re-encoded frame decodes differently"),
@@ -209,6 +211,54 @@ pub fn firehose_validate(input: &[u8]) {
         .expect("the in-memory store does not fail");
     if s.is_accepted() {
         assert!(l.is_accepted(), "strict accepts what lenient refuses: {l:?}");
+    }
+}
+
+/// The frame decoder reads its two items with atproto-core's borrowed
+/// decoder: its DAG-CBOR verdict on each must be the owned decoder's (the
+/// same error at the same offset; a frame accepted only when both items
+/// are), and an unknown message's body that decoder's map.
+fn frame_cbor_verdict_agrees(input: &[u8], decoded: &Result<Frame, FrameError>) {
+    use atproto_core::data::{CborError, Limits};
+    use atproto_firehose::{MAX_FRAME_BYTES, Part};
+    if input.len() > MAX_FRAME_BYTES {
+        return;
+    }
+    let cbor_error = |part, offset, error: CborError| FrameError::Cbor {
+        part,
+        offset,
+        error,
+    };
+    let used = match cbor::decode_prefix_with(input, &Limits::DEFAULT) {
+        Ok((_, used)) => used,
+        Err(e) => {
+            assert_eq!(
+                decoded.as_ref().err(),
+                Some(&cbor_error(Part::Header, e.offset(), e.clone())),
+                "header verdict differs from the owned decoder's"
+            );
+            return;
+        }
+    };
+    let body = cbor::decode_bytes_with(&Bytes::copy_from_slice(&input[used..]), &Limits::DEFAULT);
+    match decoded {
+        Err(FrameError::Cbor {
+            part: Part::Body,
+            offset,
+            error,
+        }) => assert_eq!(
+            body.err().map(|e| cbor_error(Part::Body, used + e.offset(), e)),
+            Some(cbor_error(Part::Body, *offset, error.clone())),
+            "body verdict differs from the owned decoder's"
+        ),
+        Err(FrameError::Cbor { .. }) => panic!("header error after a header the decoder accepts"),
+        Err(_) => {}
+        Ok(frame) => {
+            let body = body.expect("a frame accepted with a body the owned decoder refuses");
+            if let Frame::Unknown(u) = frame {
+                assert_eq!(Value::Map(u.body.clone()), body, "unknown body differs");
+            }
+        }
     }
 }
 
