@@ -210,7 +210,10 @@ pub fn firehose_validate(input: &[u8]) {
         .frame(&frame, capture_keys(), now)
         .expect("the in-memory store does not fail");
     if s.is_accepted() {
-        assert!(l.is_accepted(), "strict accepts what lenient refuses: {l:?}");
+        assert!(
+            l.is_accepted(),
+            "strict accepts what lenient refuses: {l:?}"
+        );
     }
 }
 
@@ -247,7 +250,8 @@ fn frame_cbor_verdict_agrees(input: &[u8], decoded: &Result<Frame, FrameError>) 
             offset,
             error,
         }) => assert_eq!(
-            body.err().map(|e| cbor_error(Part::Body, used + e.offset(), e)),
+            body.err()
+                .map(|e| cbor_error(Part::Body, used + e.offset(), e)),
             Some(cbor_error(Part::Body, *offset, error.clone())),
             "body verdict differs from the owned decoder's"
         ),
