@@ -73,6 +73,17 @@ pub trait BlockStore {
         }
         Ok(())
     }
+
+    /// Whether every block [`get`](BlockStore::get) returns is known to
+    /// hash to its CID, so a reader may skip hashing it again (the MST then
+    /// loads nodes without re-hashing them: every byte hashed once).
+    ///
+    /// Return `true` only from a store that checked each block against its
+    /// CID on the way in and whose writes keep that true (refused, or
+    /// checked). The default, `false`, is always safe.
+    fn blocks_verified(&self) -> bool {
+        false
+    }
 }
 
 /// Implements [`BlockStore`] for a pointer to `S` by forwarding every method.
@@ -96,6 +107,10 @@ macro_rules! forward_block_store {
                 blocks: &mut dyn Iterator<Item = (Cid, Bytes)>,
             ) -> Result<(), StoreError> {
                 (**self).put_many(blocks)
+            }
+
+            fn blocks_verified(&self) -> bool {
+                (**self).blocks_verified()
             }
         }
     };
