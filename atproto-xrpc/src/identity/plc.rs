@@ -22,7 +22,9 @@
 //! signed by a rotation key of higher priority (earlier in `rotationKeys`)
 //! than the key that signed that successor, and no later than
 //! [`RECOVERY_WINDOW_MS`] (72 hours) after it; the successor and everything
-//! after it are then nullified.
+//! after it are then nullified. [`replay_audit_log`] is the same replay
+//! without the `nullified` flags: a directory uses it to check a new
+//! operation against its stored log.
 //!
 //! ```
 //! use atproto_core::{Curve, Keypair};
@@ -785,13 +787,44 @@ pub fn parse_audit_log(json: &[u8]) -> Result<Vec<AuditEntry>, PlcError> {
 /// in `createdAt` order; each `nullified` flag must be what the replay gives.
 ///
 /// # Errors
+/// The errors of [`replay_audit_log`], and [`PlcError::NullifiedMismatch`].
+pub fn verify_audit_log(did: &Did, entries: &[AuditEntry]) -> Result<PlcState, PlcError> {
+    let replay = replay_audit_log(did, entries)?;
+    for (index, (entry, computed)) in entries.iter().zip(replay.nullified).enumerate() {
+        if entry.nullified != computed {
+            return Err(PlcError::NullifiedMismatch {
+                index,
+                claimed: entry.nullified,
+                computed,
+            });
+        }
+    }
+    Ok(replay.state)
+}
+
+/// What replaying an audit log gives (see [`replay_audit_log`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReplay {
+    /// The state the current history leaves.
+    pub state: PlcState,
+    /// For each entry, whether a later fork nullifies it.
+    pub nullified: Vec<bool>,
+}
+
+/// Replays an audit log of `did` as [`verify_audit_log`] does, but reads no
+/// `nullified` flag: it returns the flags the operations give. A directory
+/// checks a submitted operation with it: the stored log plus the new entry
+/// (stamped with its arrival time) must replay, and the flags that turn
+/// `true` are the operations the new one nullifies.
+///
+/// # Errors
 /// The errors of [`verify_log`] (with entry positions as indexes),
 /// [`PlcError::WrongDid`], [`PlcError::CidMismatch`],
 /// [`PlcError::BadTimestamp`], [`PlcError::UnknownPrev`] (`prev` not in the
 /// current history, e.g. a nullified operation), [`PlcError::BadSignature`]
 /// (also a fork not signed by a higher-priority key),
-/// [`PlcError::LateRecovery`], [`PlcError::NullifiedMismatch`].
-pub fn verify_audit_log(did: &Did, entries: &[AuditEntry]) -> Result<PlcState, PlcError> {
+/// [`PlcError::LateRecovery`].
+pub fn replay_audit_log(did: &Did, entries: &[AuditEntry]) -> Result<AuditReplay, PlcError> {
     /// An operation of the current history.
     struct Kept {
         cid: Cid,
@@ -878,17 +911,9 @@ pub fn verify_audit_log(did: &Did, entries: &[AuditEntry]) -> Result<PlcState, P
             index,
         });
     }
-    for (index, (entry, computed)) in entries.iter().zip(nullified).enumerate() {
-        if entry.nullified != computed {
-            return Err(PlcError::NullifiedMismatch {
-                index,
-                claimed: entry.nullified,
-                computed,
-            });
-        }
-    }
-    match history.last().and_then(|k| k.data.clone()) {
-        Some(data) => Ok(PlcState::Active(data)),
-        None => Ok(PlcState::Tombstoned),
-    }
+    let state = match history.last().and_then(|k| k.data.clone()) {
+        Some(data) => PlcState::Active(data),
+        None => PlcState::Tombstoned,
+    };
+    Ok(AuditReplay { state, nullified })
 }

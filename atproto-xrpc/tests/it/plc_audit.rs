@@ -5,7 +5,8 @@
 
 use atproto_core::{Curve, Did, Keypair};
 use atproto_xrpc::identity::plc::{
-    AuditEntry, RECOVERY_WINDOW_MS, parse_audit_log, verify_audit_log,
+    AuditEntry, AuditReplay, RECOVERY_WINDOW_MS, parse_audit_log, replay_audit_log,
+    verify_audit_log,
 };
 use atproto_xrpc::identity::{Operation, PlcData, PlcError, PlcState};
 
@@ -160,6 +161,28 @@ fn a_higher_priority_key_forks_within_72_hours() {
     );
     assert!(matches!(
         verify_audit_log(&did, &log(t1 + RECOVERY_WINDOW_MS + 1)),
+        Err(PlcError::LateRecovery { index: 3, .. })
+    ));
+
+    // A directory's check of the fork: the stored flags (none set yet) are
+    // not read, the replay says which entries the new one nullifies.
+    let mut proposed = log(t1 + 10);
+    for e in &mut proposed {
+        e.nullified = false;
+    }
+    assert_eq!(
+        replay_audit_log(&did, &proposed),
+        Ok(AuditReplay {
+            state: PlcState::Active(data.clone()),
+            nullified: vec![false, true, true, false],
+        })
+    );
+    assert!(matches!(
+        verify_audit_log(&did, &proposed),
+        Err(PlcError::NullifiedMismatch { index: 1, .. })
+    ));
+    assert!(matches!(
+        replay_audit_log(&did, &log(t1 + RECOVERY_WINDOW_MS + 1)),
         Err(PlcError::LateRecovery { index: 3, .. })
     ));
 
