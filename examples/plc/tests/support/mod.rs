@@ -27,11 +27,27 @@ pub struct Plc {
     http: ReqwestClient,
 }
 
-/// A fresh data directory under the system temp folder.
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A fresh folder under the system temp folder, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh data directory under the system temp folder (not created).
+pub fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("plc-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    dir
+    TempDir(dir)
 }
 
 impl Plc {
