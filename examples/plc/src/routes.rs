@@ -44,6 +44,10 @@ impl ApiError {
         }
     }
 
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
@@ -56,7 +60,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "store failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        Self::internal()
     }
 }
 
@@ -84,7 +88,7 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|error| {
             tracing::error!(%error, "store task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            ApiError::internal()
         })
 }
 
@@ -96,16 +100,18 @@ fn json_response(status: StatusCode, content_type: &str, body: String) -> Respon
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn ok_json(value: &impl serde::Serialize) -> ApiResult {
+/// 200 with `value` as JSON of type `content_type`.
+fn ok_json_as(content_type: &str, value: &impl serde::Serialize) -> ApiResult {
     let body = serde_json::to_string(value).map_err(|e| {
         tracing::error!(error = %e, "cannot write JSON");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        ApiError::internal()
     })?;
-    Ok(json_response(
-        StatusCode::OK,
-        "application/json; charset=utf-8",
-        body,
-    ))
+    Ok(json_response(StatusCode::OK, content_type, body))
+}
+
+/// 200 with `value` as `application/json`.
+fn ok_json(value: &impl serde::Serialize) -> ApiResult {
+    ok_json_as("application/json; charset=utf-8", value)
 }
 
 /// The router over `store`.
@@ -182,15 +188,10 @@ async fn active_data(
 
 async fn document(State(store): State<Shared>, Path(did): Path<String>) -> ApiResult {
     let (did, data) = active_data(&store, did).await?;
-    let body = serde_json::to_string(&data.to_did_document(&did)).map_err(|e| {
-        tracing::error!(error = %e, "cannot write JSON");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-    })?;
-    Ok(json_response(
-        StatusCode::OK,
+    ok_json_as(
         "application/did+ld+json; charset=utf-8",
-        body,
-    ))
+        &data.to_did_document(&did),
+    )
 }
 
 async fn data(State(store): State<Shared>, Path(did): Path<String>) -> ApiResult {

@@ -9,6 +9,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use atproto_core::{Did, Keypair};
+use atproto_xrpc::identity::PlcData;
 use atproto_xrpc::identity::plc::{
     Operation, PlcState, RECOVERY_WINDOW_MS, Tombstone, verify_audit_log,
 };
@@ -89,16 +91,24 @@ async fn genesis_then_update_are_served() {
     assert!(health["version"].is_string());
 }
 
-#[tokio::test]
-async fn recovery_key_forks_within_the_window() {
-    let dir = temp_dir("fork");
-    let plc = Plc::start(&dir);
-    let (recovery, rotation, signing) = (key(11), key(12), key(13));
-    let good = data("bob.example.com", PDS, &signing, &[&recovery, &rotation]);
+/// A DID whose rotation keys are `[recovery, rotation]`, created by
+/// `rotation`, then moved away (`stolen`) by `rotation` alone.
+struct Hijacked {
+    recovery: Keypair,
+    rotation: Keypair,
+    signing: Keypair,
+    good: PlcData,
+    bad: PlcData,
+    genesis: Operation,
+    stolen: Operation,
+    did: Did,
+}
+
+async fn hijacked(plc: &Plc, seed: u8, handle: &str) -> Hijacked {
+    let (recovery, rotation, signing) = (key(seed), key(seed + 1), key(seed + 2));
+    let good = data(handle, PDS, &signing, &[&recovery, &rotation]);
     let (genesis, did) = Operation::genesis(good.clone(), &rotation);
     plc.accept(did.as_str(), &genesis).await;
-
-    // The lower-priority key moves the account twice...
     let bad = data(
         "mallory.example.com",
         "https://evil.example",
@@ -107,6 +117,33 @@ async fn recovery_key_forks_within_the_window() {
     );
     let stolen = Operation::update(&genesis, bad.clone(), &rotation);
     plc.accept(did.as_str(), &stolen).await;
+    Hijacked {
+        recovery,
+        rotation,
+        signing,
+        good,
+        bad,
+        genesis,
+        stolen,
+        did,
+    }
+}
+
+#[tokio::test]
+async fn recovery_key_forks_within_the_window() {
+    let dir = temp_dir("fork");
+    let plc = Plc::start(&dir);
+    // The lower-priority key moves the account twice...
+    let Hijacked {
+        recovery,
+        rotation,
+        good,
+        bad,
+        genesis,
+        stolen,
+        did,
+        ..
+    } = hijacked(&plc, 11, "bob.example.com").await;
     let after = Operation::update(&stolen, bad, &rotation);
     plc.accept(did.as_str(), &after).await;
 
@@ -151,16 +188,13 @@ async fn recovery_key_forks_within_the_window() {
 async fn a_fork_after_72_hours_is_refused() {
     let dir = temp_dir("late");
     let mut plc = Plc::start(&dir);
-    let (recovery, rotation, signing) = (key(21), key(22), key(23));
-    let good = data("carol.example.com", PDS, &signing, &[&recovery, &rotation]);
-    let (genesis, did) = Operation::genesis(good.clone(), &rotation);
-    plc.accept(did.as_str(), &genesis).await;
-    let stolen = Operation::update(
-        &genesis,
-        data("mallory.example.com", PDS, &signing, &[&rotation]),
-        &rotation,
-    );
-    plc.accept(did.as_str(), &stolen).await;
+    let Hijacked {
+        recovery,
+        good,
+        genesis,
+        did,
+        ..
+    } = hijacked(&plc, 21, "carol.example.com").await;
 
     // 72 hours and a minute pass: move the stored times back (the server
     // is stopped; the store keeps times in milliseconds).
@@ -477,16 +511,15 @@ async fn racing_updates_on_one_prev_land_once() {
 async fn a_restart_keeps_everything() {
     let dir = temp_dir("restart");
     let mut plc = Plc::start(&dir);
-    let (recovery, rotation, signing) = (key(61), key(62), key(63));
-    let good = data("hal.example.com", PDS, &signing, &[&recovery, &rotation]);
-    let (genesis, did) = Operation::genesis(good.clone(), &rotation);
-    plc.accept(did.as_str(), &genesis).await;
-    let stolen = Operation::update(
-        &genesis,
-        data("x.example.com", PDS, &signing, &[&rotation]),
-        &rotation,
-    );
-    plc.accept(did.as_str(), &stolen).await;
+    let Hijacked {
+        recovery,
+        rotation,
+        signing,
+        good,
+        genesis,
+        did,
+        ..
+    } = hijacked(&plc, 61, "hal.example.com").await;
     let recovered = Operation::update(&genesis, good.clone(), &recovery);
     plc.accept(did.as_str(), &recovered).await;
     let (tomb_genesis, tomb_did) = Operation::genesis(
