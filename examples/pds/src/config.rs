@@ -39,7 +39,7 @@ pub struct Args {
     /// Where blob bytes are kept. Default `<data directory>/blobs`.
     #[arg(long, env = "PDS_BLOBSTORE_DISK_LOCATION")]
     pub blobstore_disk_location: Option<PathBuf>,
-    /// The did:plc directory. Default https://plc.directory.
+    /// The did:plc directory. Default `https://plc.directory`.
     #[arg(long, env = "PDS_DID_PLC_URL")]
     pub did_plc_url: Option<String>,
     /// Comma-separated handle suffixes, each starting with a dot. Default

@@ -4,12 +4,16 @@
 //! parts, testable on their own:
 //!
 //! - [`config`]: the `PDS_*` variables (or flags), checked;
-//! - [`server`]: the XRPC router.
+//! - [`server`]: the XRPC router;
+//! - [`store`]: the SQLite database (schema, repo blocks, event log);
+//! - [`writer`]: the one thread that writes, with group commit.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod server;
+pub mod store;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,9 +35,65 @@ pub enum SetupError {
         /// Why.
         source: std::io::Error,
     },
-    /// The router could not be built.
-    #[error("router: {0}")]
-    Router(#[from] atproto_xrpc::server::RouterError),
+    /// The database could not be opened.
+    #[error("{0}")]
+    Open(#[from] store::OpenError),
+    /// The blob directory could not be created.
+    #[error("cannot create {}: {source}", dir.display())]
+    BlobDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The firehose sequencer could not read the event log.
+    #[error("firehose: {0}")]
+    Sequencer(#[from] atproto_firehose::producer::SubscribeError),
+    /// The writer thread could not start.
+    #[error("cannot start the writer: {0}")]
+    Writer(std::io::Error),
+}
+
+/// The database, the firehose sequencer and the writer, opened on a data
+/// directory: what the handlers work on.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    /// The database.
+    pub db: store::Database,
+    /// Read connections.
+    pub reads: Arc<store::ReadPool>,
+    /// The writer (and through it the sequencer).
+    pub writer: writer::WriterHandle,
+}
+
+/// How many read connections the server opens.
+const READ_CONNECTIONS: usize = 4;
+
+impl Storage {
+    /// Opens (or creates) the database in `dir`, builds the sequencer on
+    /// its event log (continuing its sequence) and starts the writer.
+    ///
+    /// # Errors
+    /// See [`SetupError`].
+    pub fn open(
+        dir: &std::path::Path,
+        config: writer::WriterConfig,
+    ) -> Result<Storage, SetupError> {
+        let (db, conn) = store::Database::open(dir)?;
+        let reads = Arc::new(
+            db.read_pool(READ_CONNECTIONS)
+                .map_err(store::OpenError::from)?,
+        );
+        let log = store::events::SqlEventLog::new(&db, Arc::clone(&reads))
+            .map_err(store::OpenError::from)?;
+        let sequencer = atproto_firehose::producer::Sequencer::new(
+            log,
+            atproto_firehose::producer::SequencerConfig::default(),
+        )?;
+        let (writer, _thread) =
+            writer::WriterHandle::start(conn, sequencer, config).map_err(SetupError::Writer)?;
+        Ok(Storage { db, reads, writer })
+    }
 }
 
 /// A PDS bound to its port, ready to serve.
@@ -57,10 +117,16 @@ impl Pds {
         let addr = listener
             .local_addr()
             .map_err(|source| SetupError::Bind { port, source })?;
+        let storage = Storage::open(&config.data_directory, writer::WriterConfig::default())?;
+        std::fs::create_dir_all(&config.blob_directory).map_err(|source| SetupError::BlobDir {
+            dir: config.blob_directory.clone(),
+            source,
+        })?;
         let public_url = config.public_url(addr.port());
         let state = AppState {
             config: Arc::new(config),
             public_url: public_url.into(),
+            storage,
         };
         Ok(Pds {
             listener,

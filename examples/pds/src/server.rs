@@ -10,6 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use serde::Serialize;
 
+use crate::Storage;
 use crate::config::Config;
 
 /// What every handler can reach.
@@ -19,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The public URL (from the bound port in dev mode).
     pub public_url: Arc<str>,
+    /// The database, the sequencer and the writer.
+    pub storage: Storage,
 }
 
 /// `com.atproto.server.describeServer`'s output.
