@@ -42,6 +42,21 @@ pub enum PublishError {
     Log(#[source] LogError),
 }
 
+/// Why [`Sequencer::publish_batch_with`](crate::producer::Sequencer::publish_batch_with)
+/// published nothing: the batch could not be sequenced, or the caller's
+/// `persist` failed. Either way no event became visible and no `seq` was
+/// consumed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishWithError<E> {
+    /// The batch could not be sequenced; `persist` was not called.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The caller's `persist` returned this error.
+    #[error("persisting the batch failed: {0}")]
+    Persist(#[source] E),
+}
+
 /// Why [`Sequencer::subscribe`](crate::producer::Sequencer::subscribe) gave
 /// no subscription. A cursor in the future is not an error here: the
 /// subscription then sends the `FutureCursor` error frame.

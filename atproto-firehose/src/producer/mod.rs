@@ -13,6 +13,49 @@
 //! events in one atomic append. Every subscriber gets a `Bytes` handle on
 //! that one encoding.
 //!
+//! # Publishing inside the caller's transaction
+//!
+//! A server that keeps its events in the same database as the change they
+//! describe (a PDS: a repo write's blocks, its record index rows and its
+//! `#commit` event) must store both in one transaction, and no subscriber
+//! may see an event whose transaction did not commit. (Appending the event
+//! in a transaction of its own, as the reference PDS does, lets a crash
+//! between the two publish a commit whose repo change is gone.)
+//! [`Sequencer::publish_batch_with`] is the two-phase form for this: under
+//! the publish lock it assigns the next `seq`s and encodes the frames, then
+//! calls the caller's `persist` with the [`StoredEvent`]s. `persist` inserts
+//! them into the table the [`EventLog`] reads, inside the caller's open
+//! transaction, and commits it. Only when it returns `Ok` do the events
+//! become visible and the `seq`s count as used; on `Err` nothing is visible
+//! and the next publish reuses the same `seq`s. [`EventLog::append`] is not
+//! called for such events.
+//!
+//! ```
+//! use atproto_firehose::producer::{MemoryLog, PublishWithError, Sequencer, SequencerConfig};
+//! use atproto_firehose::{AccountMessage, Frame};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let account = |did: &str| Frame::Account(AccountMessage {
+//! #     seq: 0, did: did.into(), time: "2024-01-01T00:00:00.000Z".into(),
+//! #     active: true, status: None, extra: Default::default(),
+//! # });
+//! let sequencer = Sequencer::new(MemoryLog::default(), SequencerConfig::default())?;
+//! // The transaction fails to commit: nothing is published.
+//! let failed = sequencer.publish_batch_with([account("did:plc:a")], |_events| {
+//!     Err(std::io::Error::other("disk full"))
+//! });
+//! assert!(matches!(failed, Err(PublishWithError::Persist(e)) if e.to_string() == "disk full"));
+//! assert_eq!(sequencer.last_seq(), 0);
+//! // It commits: the same seq is used, and the event is visible.
+//! let seqs = sequencer.publish_batch_with([account("did:plc:a")], |events| {
+//!     assert_eq!(events[0].seq, 1); // insert `events` and commit here
+//!     Ok::<_, std::io::Error>(())
+//! })?;
+//! assert_eq!((seqs, sequencer.last_seq()), (vec![1], 1));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Subscribing: the cursor cases
 //!
 //! [`Sequencer::subscribe`] takes the request's `cursor` and gives a stream
@@ -170,7 +213,7 @@ mod subscription;
 
 use std::time::Duration;
 
-pub use error::{EndReason, LogError, PublishError, SubscribeError};
+pub use error::{EndReason, LogError, PublishError, PublishWithError, SubscribeError};
 pub use log::{EventLog, MemoryLog, MemoryLogError, Retention, StoredEvent};
 pub use sequencer::{Clock, LiveBufferStats, Sequencer, SequencerConfig, SystemClock};
 pub use subscription::Subscription;

@@ -13,7 +13,7 @@ use atproto_core::data::Value;
 use bytes::Bytes;
 
 use crate::frame::Frame;
-use crate::producer::error::{EndReason, PublishError, SubscribeError};
+use crate::producer::error::{EndReason, PublishError, PublishWithError, SubscribeError};
 use crate::producer::log::{EventLog, StoredEvent};
 use crate::producer::subscription::{Start, Subscription};
 use crate::producer::{DEFAULT_REPLAY_WINDOW, MAX_SEQ};
@@ -254,9 +254,50 @@ impl<L: EventLog> Sequencer<L> {
         &self,
         frames: impl IntoIterator<Item = Frame>,
     ) -> Result<Vec<i64>, PublishError> {
+        let log = &self.shared.log;
+        self.publish_batch_with(frames, |events| {
+            if events.is_empty() {
+                return Ok(());
+            }
+            log.append(events)
+        })
+        .map_err(|e| match e {
+            PublishWithError::Publish(e) => e,
+            PublishWithError::Persist(e) => PublishError::Log(e.into()),
+        })
+    }
+
+    /// Sequences several events that the caller stores itself, inside its
+    /// own database transaction: the two-phase form of
+    /// [`publish_batch`](Sequencer::publish_batch).
+    ///
+    /// Under the sequencer's publish lock (so `seq`s stay in order across
+    /// publishers) it gives the frames the next `seq`s, encodes and checks
+    /// them as `publish_batch` does, then calls `persist` with the stored
+    /// events. `persist` writes them into the table the sequencer's
+    /// [`EventLog`] reads, in the same transaction as the change they
+    /// describe, and commits that transaction durably before it returns
+    /// `Ok`. Only then are the events made visible to subscribers and the
+    /// `seq`s consumed. If `persist` returns `Err`, nothing is visible and
+    /// the next publish reuses the same `seq`s. The log's
+    /// [`append`](EventLog::append) is not called.
+    ///
+    /// `persist` is called even for an empty batch (with no events), so a
+    /// caller may commit there unconditionally. It runs under the publish
+    /// lock: it must not publish on this sequencer itself.
+    ///
+    /// # Errors
+    /// [`PublishWithError::Publish`] when the batch cannot be sequenced
+    /// (`persist` was then not called); [`PublishWithError::Persist`] with
+    /// `persist`'s own error.
+    pub fn publish_batch_with<E>(
+        &self,
+        frames: impl IntoIterator<Item = Frame>,
+        persist: impl FnOnce(&[StoredEvent]) -> Result<(), E>,
+    ) -> Result<Vec<i64>, PublishWithError<E>> {
         let shared = &*self.shared;
         if shared.is_closed() {
-            return Err(PublishError::ShutDown);
+            return Err(PublishError::ShutDown.into());
         }
         let mut writer = lock(&shared.writer);
         let stamp = shared.clock.now_ms().max(writer.last_stamp);
@@ -265,7 +306,7 @@ impl<L: EventLog> Sequencer<L> {
         for (index, mut frame) in frames.into_iter().enumerate() {
             seq += 1;
             if seq > MAX_SEQ {
-                return Err(PublishError::SeqExhausted(seq));
+                return Err(PublishError::SeqExhausted(seq).into());
             }
             set_seq(&mut frame, seq, index)?;
             let bytes = Bytes::from(frame.encode());
@@ -277,13 +318,10 @@ impl<L: EventLog> Sequencer<L> {
                 frame: bytes,
             });
         }
+        persist(&events).map_err(PublishWithError::Persist)?;
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        shared
-            .log
-            .append(&events)
-            .map_err(|e| PublishError::Log(e.into()))?;
         writer.last_seq = seq;
         writer.last_stamp = stamp;
         let seqs = events.iter().map(|e| e.seq).collect();

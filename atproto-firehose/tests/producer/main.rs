@@ -26,6 +26,7 @@ mod memory;
 mod restart;
 mod slow;
 mod switch;
+mod transaction;
 mod ws;
 
 /// The system allocator, counting the bytes each thread has allocated and
